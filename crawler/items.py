@@ -1,0 +1,37 @@
+"""What flows between stages: the spider yields a `Page`, extraction turns it into an `Article` record."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Page:
+    """A fetched HTML page that may be an article; raw material for the extraction stage."""
+
+    url: str
+    site: str
+    html: str
+    fetched_at: str
+    declared_type: str  # "article" when the page declares itself one (og:type, JSON-LD), else "unknown"
+
+
+@dataclass(slots=True)
+class Article:
+    """One stored record; its JSON Schema is `pipelines/record.schema.json`."""
+
+    id: str
+    url: str
+    canonical_url: str
+    site: str
+    title: str | None
+    author: str | None
+    published: str | None
+    language: str | None
+    description: str | None
+    tags: list[str]
+    text: str
+    word_count: int
+    fetched_at: str
+    duplicates: list[dict[str, Any]] = field(default_factory=list)

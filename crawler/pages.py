@@ -1,0 +1,112 @@
+"""Pure helpers the spider uses to judge a response before extraction: is it HTML, what does it declare itself to be,
+how to decode it. Kept apart from the spider so they are unit-tested on bytes."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from courlan import is_navigation_page, is_not_crawlable
+from parsel import Selector
+
+__all__ = ["binary_kind", "decode_html", "declared_page_type", "is_listing_url"]
+
+# schema.org types whose pages are articles, and types whose pages are not.
+ARTICLE_TYPES = frozenset(
+    {
+        "article", "newsarticle", "reportagenewsarticle", "analysisnewsarticle", "opinionnewsarticle",
+        "reviewnewsarticle", "backgroundnewsarticle", "blogposting", "liveblogposting", "report",
+        "techarticle", "scholarlyarticle", "socialmediaposting",
+    }
+)  # fmt: skip
+NON_ARTICLE_TYPES = frozenset(
+    {"collectionpage", "profilepage", "contactpage", "aboutpage", "searchresultspage", "itemlist", "person"}
+)
+_BINARY_MAGIC = {
+    b"%PDF-": "pdf",
+    b"\x89PNG": "image",
+    b"\xff\xd8\xff": "image",
+    b"GIF8": "image",
+    b"RIFF": "image",
+    b"PK\x03\x04": "archive",
+    b"\x1f\x8b": "gzip",
+}
+_LEGAL_PATH = re.compile(
+    r"/(?:contact|contactez-nous|mentions-legales|legal|legal-notice|cgu|cgv|conditions|terms|privacy|"
+    r"confidentialite|politique-de-confidentialite|cookies|about|a-propos|qui-sommes-nous|imprint|impressum)"
+    r"(?:[/.?#]|$)",
+    re.IGNORECASE,
+)
+_AUTHOR_PATH = re.compile(r"/(?:auteur|author|authors|redaction|journaliste)s?/", re.IGNORECASE)
+
+
+def binary_kind(body: bytes) -> str | None:
+    """Name the kind of a non-HTML body served whatever its Content-Type says (PDF, image, …), else None."""
+    head = body[:16]
+    for magic, kind in _BINARY_MAGIC.items():
+        if head.startswith(magic):
+            return kind
+    stripped = body[:512].lstrip()
+    if stripped[:1] in (b"{", b"[") and not stripped.startswith(b"[if"):
+        return "json"
+    if b"\x00" in body[:1024]:
+        return "binary"
+    return None
+
+
+def decode_html(body: bytes, declared: str | None) -> tuple[str, bool]:
+    """Decode a page; returns (text, fell_back).
+
+    The declared charset wins when the bytes agree with it. Pages that lie (windows-1252 bytes labelled
+    UTF-8) are common, so a strict failure falls back to UTF-8, then windows-1252 (what browsers assume
+    for Western pages, per the HTML standard), and only then to a lossy decode.
+    """
+    candidates = [declared] if declared else []
+    candidates += ["utf-8", "cp1252"]
+    for index, encoding in enumerate(candidates):
+        try:
+            return body.decode(encoding), index > 0
+        except (UnicodeDecodeError, LookupError):
+            continue
+    return body.decode(declared or "utf-8", errors="replace"), True
+
+
+def _jsonld_types(selector: Selector) -> Iterator[str]:
+    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        yield from _types_in(data)
+
+
+def _types_in(node: Any) -> Iterator[str]:
+    if isinstance(node, list):
+        for child in node:
+            yield from _types_in(child)
+    elif isinstance(node, dict):
+        kind = node.get("@type")
+        for name in kind if isinstance(kind, list) else [kind]:
+            if isinstance(name, str):
+                yield name.lower()
+        yield from _types_in(node.get("@graph", []))
+        yield from _types_in(node.get("mainEntity", []))
+
+
+def declared_page_type(selector: Selector) -> str:
+    """'article', 'listing' or 'unknown', from what the page declares (JSON-LD @type, og:type, microdata)."""
+    types = set(_jsonld_types(selector))
+    types.update(t.rsplit("/", 1)[-1].lower() for t in selector.xpath("//*[@itemtype]/@itemtype").getall())
+    og_type = (selector.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
+    if types & ARTICLE_TYPES or og_type == "article":
+        return "article"
+    if types & NON_ARTICLE_TYPES or og_type in ("profile", "books.author"):
+        return "listing"
+    return "unknown"
+
+
+def is_listing_url(url: str) -> bool:
+    """True for URLs that name navigation, author, contact or legal pages rather than articles."""
+    return is_navigation_page(url) or is_not_crawlable(url) or bool(_LEGAL_PATH.search(url) or _AUTHOR_PATH.search(url))

@@ -1,0 +1,188 @@
+"""The `news` spider: from a seeds file to candidate article pages, via start pages, feeds and sitemaps.
+
+The spider only finds and fetches pages; it yields a `Page` for every HTML page that may be an article.
+Deciding what is an article, extracting, filtering, dedup and storage are item pipelines.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Self
+
+import feedparser
+from scrapy import Request
+from scrapy.exceptions import UsageError
+from scrapy.http import Response, TextResponse
+from scrapy.linkextractors import LinkExtractor
+from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.spiders import SitemapSpider
+
+from crawler.items import Page
+from crawler.pages import binary_kind, decode_html, declared_page_type, is_listing_url
+from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
+from crawler.urls import is_http_url, request_url
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from twisted.python.failure import Failure
+
+logger = logging.getLogger(__name__)
+
+
+class NewsSpider(SitemapSpider):
+    """Crawl the outlets of a seeds file (`-a seeds=PATH`, else the NEWS_SEEDS setting).
+
+    Start pages are listings: their same-site links are followed (up to DEPTH_LIMIT) and every page found
+    that passes the site's allow/deny regexes and does not look like navigation becomes a `Page` item.
+    Feeds (RSS/Atom) and sitemaps (indexes, gzip, Google News) give article URLs directly; entries older
+    than the seeds' `since` are skipped before they are fetched.
+    """
+
+    name = "news"
+    sitemap_rules = [("", "parse_page")]
+
+    seeds: Seeds
+
+    def __init__(self, seeds: str | None = None, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.seeds_path = seeds
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        path = spider.seeds_path or crawler.settings.get("NEWS_SEEDS")
+        if not path:
+            raise UsageError("no seeds file: run `scrapy crawl news -a seeds=PATH` or set NEWS_SEEDS")
+        try:
+            spider.seeds = load_seeds(path)
+        except SeedsError as exc:
+            raise UsageError(f"bad seeds file: {exc}") from None
+        spider.seeds_path = str(path)
+        spider.allowed_domains = sorted({domain for site in spider.seeds.sites for domain in site.domains})
+        spider._links = {
+            site.name: LinkExtractor(allow_domains=sorted(site.domains), unique=True) for site in spider.seeds.sites
+        }
+        return spider
+
+    @property
+    def crawl_name(self) -> str:
+        """Names the crawl in output keys (the seeds file's `name`)."""
+        return self.seeds.name
+
+    async def start(self) -> AsyncIterator[Any]:
+        for site in self.seeds.sites:
+            meta = {"site": site.name}
+            for url in site.sitemaps:
+                yield Request(url, callback=self.parse_sitemap, errback=self.on_error, meta=meta, priority=10)
+            for url in site.feeds:
+                yield Request(url, callback=self.parse_feed, errback=self.on_error, meta=meta, priority=10)
+            for url in site.start_urls:
+                yield Request(
+                    url, callback=self.parse_page, errback=self.on_error, meta={**meta, "start_page": True}, priority=5
+                )
+
+    # -- entry points -------------------------------------------------------------------------------
+
+    def parse_sitemap(self, response: Response) -> Iterator[Request]:
+        """Sitemaps, sitemap indexes and gzip sitemaps, through SitemapSpider's own parsing."""
+        site = self.seeds.site(response.meta["site"])
+        requests = list(self._parse_sitemap(response))
+        self._inc("crawl/sitemaps")
+        for request in requests:
+            if request.callback == self._parse_sitemap:
+                yield request.replace(callback=self.parse_sitemap, meta=response.meta | {"depth": 0})
+            else:
+                yield from self._article_request(site, request.url, "sitemap")
+
+    def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+        """Skip sitemap entries last modified before `since`, before fetching them."""
+        for entry in entries:
+            modified = _parse_iso_date(entry.get("lastmod", ""))
+            if self.seeds.since and modified and modified < self.seeds.since:
+                self._inc("crawl/skipped/too_old_entry")
+                continue
+            yield entry
+
+    def parse_feed(self, response: Response) -> Iterator[Request]:
+        """RSS 2.0 and Atom feeds; broken items and non-http links are counted and skipped."""
+        site = self.seeds.site(response.meta["site"])
+        feed = feedparser.parse(response.body, response_headers={"content-location": response.url})
+        if not feed.entries:
+            self._inc("crawl/feed/invalid")
+            logger.warning("Feed %s has no usable entries (%s)", response.url, feed.get("bozo_exception", "empty"))
+            return
+        self._inc("crawl/feeds")
+        for entry in feed.entries:
+            link = entry.get("link")
+            if not link or not is_http_url(link):
+                self._inc("crawl/feed/bad_entry")
+                continue
+            published = entry.get("published_parsed") or entry.get("updated_parsed")
+            if self.seeds.since and published and dt.date(*published[:3]) < self.seeds.since:
+                self._inc("crawl/skipped/too_old_entry")
+                continue
+            yield from self._article_request(site, link, "feed")
+
+    def parse_page(self, response: Response) -> Iterator[Page | Request]:
+        """Any HTML page: yield it as a candidate article and, from listings, follow same-site links."""
+        site = self.seeds.site(response.meta["site"])
+        kind = binary_kind(response.body) if isinstance(response, TextResponse) else "non_text"
+        if kind or not isinstance(response, TextResponse):
+            self._inc(f"crawl/skipped/non_html/{kind or 'non_text'}")
+            return
+        if not response.body.strip():
+            self._inc("crawl/skipped/empty")
+            return
+        html, fell_back = decode_html(response.body, response.encoding)
+        if fell_back:
+            self._inc("crawl/encoding_fallback")
+        selector = response.replace(body=html.encode("utf-8"), encoding="utf-8").selector
+        declared = declared_page_type(selector)
+        self._inc(f"crawl/pages/{declared}")
+        if declared != "listing" and not response.meta.get("start_page") and self._may_be_article(site, response.url):
+            yield Page(
+                url=response.url,
+                site=site.name,
+                html=html,
+                fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                declared_type=declared,
+            )
+        if declared != "article":
+            for link in self._links[site.name].extract_links(response):
+                yield Request(
+                    request_url(link.url), callback=self.parse_page, meta={"site": site.name}, errback=self.on_error
+                )
+
+    # -- helpers ------------------------------------------------------------------------------------
+
+    def _article_request(self, site: SiteSeed, url: str, source: str) -> Iterator[Request]:
+        url = request_url(url)
+        if not self._may_be_article(site, url):
+            self._inc(f"crawl/skipped/not_article_url/{source}")
+            return
+        yield Request(url, callback=self.parse_page, meta={"site": site.name}, errback=self.on_error)
+
+    def _may_be_article(self, site: SiteSeed, url: str) -> bool:
+        return site.is_article_url(url) and not is_listing_url(url)
+
+    def on_error(self, failure: Failure) -> None:
+        """Count failed requests (HTTP errors, and network errors after retries); the crawl goes on."""
+        if failure.check(HttpError):
+            reason = f"http_{failure.value.response.status}"
+        else:
+            reason = failure.type.__name__ if failure.type else "unknown"
+        self._inc(f"crawl/failed/{reason}")
+        logger.info("Skipped %s: %s", getattr(failure, "request", "?"), reason)
+
+    def _inc(self, key: str) -> None:
+        self.crawler.stats.inc_value(key)
+
+
+def _parse_iso_date(value: str) -> dt.date | None:
+    try:
+        return dt.date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+

@@ -1,0 +1,1 @@
+"""Item pipelines of newsdedup: extract -> select -> dedup -> store, each a thin Scrapy adapter over a pure core."""

@@ -1,0 +1,178 @@
+"""DedupPipeline: collapses self-repeats, then keeps one copy of every article across the crawl and past runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Self
+
+from scrapy.exceptions import NotConfigured
+
+from crawler.items import Article
+from crawler.urls import url_key
+from pipelines import events
+from pipelines.dedup.core import (
+    DedupConfig,
+    DocInfo,
+    Match,
+    NearDupIndex,
+    StateFormatError,
+    collapse_repeats,
+    preference_key,
+    shingle_hashes,
+)
+from pipelines.drops import Drop
+from pipelines.store import store_from_settings
+from pipelines.text import content_id, words
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+    from pipelines.store.core import ObjectStore
+
+logger = logging.getLogger(__name__)
+
+STATE_KEY = "_state/dedup.npz"
+
+
+class DedupPipeline:
+    """Drops copies: same URL (after canonicalization), exact text, near-duplicate text (MinHash LSH).
+
+    Which copy is kept follows `preference_key` (earliest published, then the publisher's own page), not
+    crawl order: when a preferred copy arrives while the first one is still unwritten, the first is
+    withdrawn from the store. A record already written is never replaced; later copies are linked to it.
+    Every link goes to the run's duplicates log (via `events.duplicate_found`) and, while it is unwritten,
+    into the kept record's `duplicates`.
+
+    Settings: DEDUP_ENABLED, DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD,
+    DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output). Stats: dedup/kept,
+    dedup/same_url, dedup/exact, dedup/near_duplicate, dedup/self_repeat_paragraphs, dedup/superseded.
+    """
+
+    def __init__(
+        self,
+        crawler: Crawler,
+        config: DedupConfig,
+        paragraph_similarity: float,
+        state_store: ObjectStore | None,
+    ) -> None:
+        self.crawler = crawler
+        self.stats: StatsCollector = crawler.stats
+        self.config = config
+        self.paragraph_similarity = paragraph_similarity
+        self.state_store = state_store
+        self.index = NearDupIndex(config)
+        self.kept: dict[str, Article] = {}  # this run's kept records, to link copies into while unwritten
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        settings = crawler.settings
+        if not settings.getbool("DEDUP_ENABLED"):
+            raise NotConfigured("DEDUP_ENABLED is off")
+        config = DedupConfig(
+            shingle_size=settings.getint("DEDUP_SHINGLE_SIZE"),
+            num_perm=settings.getint("DEDUP_NUM_PERM"),
+            bands=settings.getint("DEDUP_BANDS"),
+            threshold=settings.getfloat("DEDUP_THRESHOLD"),
+        )
+        state_store = store_from_settings(settings) if settings.getbool("DEDUP_STATE") else None
+        return cls(crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store)
+
+    @property
+    def _state_key(self) -> str:
+        crawl = getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
+        return f"{crawl}/{STATE_KEY}"
+
+    async def open_spider(self) -> None:
+        if self.state_store is None:
+            return
+        data = await asyncio.to_thread(self.state_store.get, self._state_key)
+        if data is None:
+            logger.info("No dedup state at %s/%s: starting fresh", self.state_store.uri, self._state_key)
+            return
+        try:
+            self.index = NearDupIndex.from_bytes(data, self.config)
+        except StateFormatError as exc:
+            raise NotConfigured(
+                f"dedup state {self.state_store.uri}/{self._state_key} cannot be used: {exc}. "
+                "Move it away to start fresh, or restore the settings it was built with."
+            ) from exc
+        self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
+        logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
+
+    async def close_spider(self) -> None:
+        if self.state_store is not None:
+            await asyncio.to_thread(self.state_store.put, self._state_key, self.index.to_bytes(), "application/x-npz")
+        self.stats.set_value("dedup/index_docs", len(self.index.docs))
+
+    def process_item(self, item: Any) -> Any:
+        if not isinstance(item, Article):
+            return item
+        self._collapse(item)
+        keys = [url_key(item.url), url_key(item.canonical_url)]
+        shingles = shingle_hashes(item.text, self.config.shingle_size)
+        signature = self.index.signature(shingles)
+        doc = DocInfo(item.id, item.url, item.published, keys[0] == keys[1])
+        match = self.index.find(keys, item.id, shingles, signature)
+        if match is None:
+            self._keep(item, doc, keys, shingles, signature)
+            return item
+        if self._prefer(doc, match.kept) and self._withdraw(match.kept.id):
+            # The new copy is preferred and the old one was not written yet: swap them.
+            old = self.kept.pop(match.kept.id)
+            self.index.supersede(match.kept.id, doc)
+            item.duplicates = [*old.duplicates, self._link(old.url, match)]
+            self._keep(item, doc, keys, shingles, signature)
+            self._announce(item.id, item.url, old.url, match)
+            self.stats.inc_value("dedup/superseded")
+            return item
+        self._link_copy(match, item.url)
+        self.stats.inc_value(f"dedup/{match.reason}")
+        raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
+
+    def _collapse(self, item: Article) -> None:
+        paragraphs = item.text.split("\n")
+        kept, dropped = collapse_repeats(paragraphs, self.paragraph_similarity)
+        if dropped:
+            item.text = "\n".join(kept)
+            item.word_count = len(words(item.text))
+            item.id = content_id(item.text)
+            self.stats.inc_value("dedup/self_repeat_paragraphs", dropped)
+            self.stats.inc_value("dedup/self_repeat_pages")
+
+    def _keep(self, item: Article, doc: DocInfo, keys: list[str], shingles: Any, signature: Any) -> None:
+        self.index.add(doc, keys, shingles, signature)
+        self.kept[item.id] = item
+        self.stats.inc_value("dedup/kept")
+
+    @staticmethod
+    def _prefer(new: DocInfo, kept: DocInfo) -> bool:
+        return preference_key(new.published, new.self_canonical, new.url) < preference_key(
+            kept.published, kept.self_canonical, kept.url
+        )
+
+    def _withdraw(self, kept_id: str) -> bool:
+        record = self.kept.get(kept_id)
+        if record is None:  # kept in an earlier run: stored data is never rewritten
+            return False
+        answers = self.crawler.signals.send_catch_log(signal=events.record_withdrawn, article=record)
+        return any(answer is True for _, answer in answers)
+
+    @staticmethod
+    def _link(url: str, match: Match) -> dict[str, Any]:
+        link: dict[str, Any] = {"url": url, "reason": match.reason}
+        if match.reason == "near_duplicate":
+            link["similarity"] = match.similarity
+        return link
+
+    def _link_copy(self, match: Match, copy_url: str) -> None:
+        record = self.kept.get(match.kept.id)
+        if record is not None:
+            record.duplicates.append(self._link(copy_url, match))
+        self._announce(match.kept.id, match.kept.url, copy_url, match)
+
+    def _announce(self, kept_id: str, kept_url: str, copy_url: str, match: Match) -> None:
+        """Send the link to the store's duplicates log, the complete and append-only record of copies."""
+        link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match)}
+        self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=link)

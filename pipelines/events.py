@@ -1,0 +1,10 @@
+"""Signals between stages, so that stages stay decoupled (Scrapy's own mechanism, see scrapy.signals)."""
+
+# Sent by dedup when a record it passed on is superseded by a preferred copy. Receivers: `article`.
+# The store answers True when the record was not written yet and is now taken back; with no True answer
+# the record stays stored and the preferred copy is dropped instead.
+record_withdrawn = object()
+
+# Sent by dedup for every copy dropped (or superseded). Receivers: `link`, a dict with kept_id, kept_url,
+# url, reason and, for near duplicates, similarity. The store appends it to the run's duplicates log.
+duplicate_found = object()

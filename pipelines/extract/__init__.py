@@ -1,0 +1,5 @@
+"""Extraction stage: trafilatura plus general clean-up rules."""
+
+from pipelines.extract.pipeline import ExtractPipeline
+
+__all__ = ["ExtractPipeline"]

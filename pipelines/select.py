@@ -1,0 +1,64 @@
+"""Selection stage: keep articles on the seeds' topic and not older than its `since` date."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self
+
+from crawler.items import Article
+from pipelines.drops import Drop
+
+if TYPE_CHECKING:
+    from scrapy.crawler import Crawler
+    from scrapy.statscollectors import StatsCollector
+
+
+@dataclass(frozen=True)
+class ArticleFilter:
+    """Pure rule: why an article is out of scope (off_topic, too_old), or None to keep it.
+
+    Keywords match whole words, case-insensitively, in the title or the text. An undated article is kept
+    when `since` is set: the date is unknown, not old.
+    """
+
+    keywords: Sequence[str] = ()
+    since: dt.date | None = None
+
+    def __post_init__(self) -> None:
+        pattern = "|".join(re.escape(kw.strip()) for kw in self.keywords)
+        object.__setattr__(self, "_keyword_re", re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.I) if pattern else None)
+
+    def reject_reason(self, article: Article) -> str | None:
+        keyword_re: re.Pattern[str] | None = self._keyword_re  # type: ignore[attr-defined]
+        if keyword_re and not keyword_re.search(f"{article.title or ''}\n{article.text}"):
+            return "off_topic"
+        if self.since and article.published and dt.date.fromisoformat(article.published[:10]) < self.since:
+            return "too_old"
+        return None
+
+
+class SelectPipeline:
+    """Applies the spider's seeds (`keywords`, `since`) to every article. Stats: select/off_topic, select/too_old."""
+
+    def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
+        self.crawler = crawler
+        self.stats = stats
+        self.filter = ArticleFilter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, crawler.stats)
+
+    def open_spider(self) -> None:
+        seeds = getattr(self.crawler.spider, "seeds", None)
+        if seeds is not None:
+            self.filter = ArticleFilter(seeds.keywords, seeds.since)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Article) and (reason := self.filter.reject_reason(item)):
+            self.stats.inc_value(f"select/{reason}")
+            raise Drop(f"select/{reason}", item.url)
+        return item
