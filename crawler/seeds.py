@@ -76,6 +76,11 @@ class SiteSeed(BaseModel):
         """Host names of the site's entry points: links are followed only within them."""
         return {urlsplit(url).hostname or "" for url in (*self.start_urls, *self.feeds, *self.sitemaps)}
 
+    def owns(self, url: str) -> bool:
+        """True when `url` is on one of the site's hosts or their subdomains (www. aside)."""
+        host = (urlsplit(url).hostname or "").removeprefix("www.")
+        return any(host == d or host.endswith(f".{d}") for d in (d.removeprefix("www.") for d in self.domains))
+
     def is_article_url(self, url: str) -> bool:
         """True when `url` passes the site's allow and deny regexes."""
         if self.allow and not any(rx.search(url) for rx in self.allow):

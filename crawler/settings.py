@@ -54,7 +54,7 @@ EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per CPU core
 DEDUP_ENABLED = True
 DEDUP_SHINGLE_SIZE = 5
 DEDUP_NUM_PERM = 128
-DEDUP_BANDS = 16
+DEDUP_BANDS = 0  # 0 = chosen from the threshold
 DEDUP_THRESHOLD = 0.8
 DEDUP_PARAGRAPH_SIMILARITY = 0.9
 DEDUP_STATE = True

@@ -129,6 +129,7 @@ class OutletSite:
     base: str
     articles: list[Article] = field(default_factory=list)  # listed, newest first
     unlisted: list[Article] = field(default_factory=list)  # served as planted bad pages only
+    attributions: dict[str, tuple[str, str]] = field(default_factory=dict)  # article key -> (outlet, URL)
 
     def url(self, path: str) -> str:
         return self.base + path

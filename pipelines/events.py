@@ -1,8 +1,8 @@
 """Signals between stages, so that stages stay decoupled (Scrapy's own mechanism, see scrapy.signals)."""
 
-# Sent by dedup when a record it passed on is superseded by a preferred copy. Receivers: `article`.
-# The store answers True when the record was not written yet and is now taken back; with no True answer
-# the record stays stored and the preferred copy is dropped instead.
+# Sent by dedup when a record it passed on is superseded by a preferred copy. Arguments: `article`,
+# `replacement`. The store answers True when the record was not written yet and is now taken back; with
+# no True answer the record stays stored and the preferred copy is dropped instead.
 record_withdrawn = object()
 
 # Sent by dedup for every copy dropped (or superseded). Receivers: `link`, a dict with kept_id, kept_url,

@@ -58,12 +58,11 @@ class NewsSpider(SitemapSpider):
         try:
             spider.seeds = load_seeds(path)
         except SeedsError as exc:
+            logger.error("Bad seeds file, nothing crawled: %s", exc)
             raise UsageError(f"bad seeds file: {exc}") from None
         spider.seeds_path = str(path)
         spider.allowed_domains = sorted({domain for site in spider.seeds.sites for domain in site.domains})
-        spider._links = {
-            site.name: LinkExtractor(allow_domains=sorted(site.domains), unique=True) for site in spider.seeds.sites
-        }
+        spider.link_extractor = LinkExtractor(unique=True)
         return spider
 
     @property
@@ -150,16 +149,17 @@ class NewsSpider(SitemapSpider):
                 declared_type=declared,
             )
         if declared != "article":
-            for link in self._links[site.name].extract_links(response):
-                yield Request(
-                    request_url(link.url), callback=self.parse_page, meta={"site": site.name}, errback=self.on_error
-                )
+            for link in self.link_extractor.extract_links(response):
+                if site.owns(link.url):
+                    yield Request(
+                        request_url(link.url), callback=self.parse_page, meta={"site": site.name}, errback=self.on_error
+                    )
 
     # -- helpers ------------------------------------------------------------------------------------
 
     def _article_request(self, site: SiteSeed, url: str, source: str) -> Iterator[Request]:
         url = request_url(url)
-        if not self._may_be_article(site, url):
+        if not (site.owns(url) and self._may_be_article(site, url)):
             self._inc(f"crawl/skipped/not_article_url/{source}")
             return
         yield Request(url, callback=self.parse_page, meta={"site": site.name}, errback=self.on_error)

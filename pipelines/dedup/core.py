@@ -102,27 +102,38 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 class DedupConfig:
     """Settings DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD.
 
-    With 128 permutations as 20 bands of 6 rows, a pair at Jaccard 0.8 becomes an LSH candidate with
-    probability 1 − (1 − 0.8⁶)²⁰ ≈ 0.998 (datasketch's own choice for threshold=0.8, 9×13, finds it about
-    half the time). Candidates are then confirmed on the exact shingle sets, so precision does not depend
-    on the banding.
+    The banding is chosen for the threshold unless DEDUP_BANDS sets it (0 = auto): the longest bands
+    that still make a pair at the threshold an LSH candidate with probability ≥ 0.995. For 128
+    permutations and 0.8 that is 21 bands of 6 rows (P ≈ 0.998), where datasketch's own choice for
+    threshold=0.8, 9 bands of 13 rows, finds such a pair about half the time. Every candidate is then
+    confirmed on the exact shingle sets, so precision does not depend on the banding.
     """
 
     shingle_size: int = 5
     num_perm: int = 128
-    bands: int = 20
+    bands: int = 0
     threshold: float = 0.8
     seed: int = 1
 
     def __post_init__(self) -> None:
         if not 0 < self.threshold <= 1:
             raise ValueError(f"DEDUP_THRESHOLD must be in (0, 1], got {self.threshold}")
-        if not 0 < self.bands <= self.num_perm:
-            raise ValueError(f"DEDUP_BANDS must be in 1..DEDUP_NUM_PERM ({self.num_perm}), got {self.bands}")
+        if not 0 <= self.bands <= self.num_perm:
+            raise ValueError(f"DEDUP_BANDS must be in 0..DEDUP_NUM_PERM ({self.num_perm}), got {self.bands}")
+        if self.bands == 0:
+            rows = max(r for r in range(1, self.num_perm + 1) if self._probability(r, self.threshold) >= 0.995 or r == 1)
+            object.__setattr__(self, "bands", self.num_perm // rows)
+
+    def _probability(self, rows: int, similarity: float) -> float:
+        return 1 - (1 - similarity**rows) ** (self.num_perm // rows)
 
     @property
     def rows(self) -> int:
         return self.num_perm // self.bands
+
+    def candidate_probability(self, similarity: float) -> float:
+        """Chance that a pair at this Jaccard similarity shares at least one band."""
+        return 1 - (1 - similarity**self.rows) ** self.bands
 
 
 @dataclass

@@ -118,7 +118,7 @@ class DedupPipeline:
         if match is None:
             self._keep(item, doc, keys, shingles, signature)
             return item
-        if self._prefer(doc, match.kept) and self._withdraw(match.kept.id):
+        if self._prefer(doc, match.kept) and self._withdraw(match.kept.id, item):
             # The new copy is preferred and the old one was not written yet: swap them.
             old = self.kept.pop(match.kept.id)
             self.index.supersede(match.kept.id, doc)
@@ -152,11 +152,13 @@ class DedupPipeline:
             kept.published, kept.self_canonical, kept.url
         )
 
-    def _withdraw(self, kept_id: str) -> bool:
+    def _withdraw(self, kept_id: str, replacement: Article) -> bool:
         record = self.kept.get(kept_id)
         if record is None:  # kept in an earlier run: stored data is never rewritten
             return False
-        answers = self.crawler.signals.send_catch_log(signal=events.record_withdrawn, article=record)
+        answers = self.crawler.signals.send_catch_log(
+            signal=events.record_withdrawn, article=record, replacement=replacement
+        )
         return any(answer is True for _, answer in answers)
 
     @staticmethod

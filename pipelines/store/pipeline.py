@@ -100,13 +100,20 @@ class StorePipeline:
             await self._write_pending()
         return item
 
-    def withdraw(self, article: Article) -> bool:
-        """Take back a record that is not written yet; True when it was (dedup preferred another copy)."""
-        if self.pending.get(article.id) is article:
-            del self.pending[article.id]
-            self.pending_bytes -= len(article.text.encode("utf-8"))
-            return True
-        return False
+    def withdraw(self, article: Article, replacement: Article) -> bool:
+        """Take back a record that is not written yet, for the copy dedup prefers; True when it was.
+
+        Links logged against the withdrawn record are re-pointed at its replacement, so the duplicates
+        log names only stored records.
+        """
+        if self.pending.get(article.id) is not article:
+            return False
+        del self.pending[article.id]
+        self.pending_bytes -= len(article.text.encode("utf-8"))
+        for link in self.links:
+            if link["kept_id"] == article.id:
+                link.update(kept_id=replacement.id, kept_url=replacement.url)
+        return True
 
     def add_link(self, link: dict[str, Any]) -> None:
         """Log one dropped copy and the record kept for it (the run's append-only duplicates log)."""

@@ -46,6 +46,8 @@ logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
 _PR_SET_PDEATHSIG = 1
 _LOG_TAIL_LINES = 30
+# Resolved before any fork: loading a library in a forked child can deadlock.
+_libc = ctypes.CDLL(None, use_errno=True)
 
 
 def free_port(host: str = LOOPBACK) -> int:
@@ -61,8 +63,7 @@ def free_port(host: str = LOOPBACK) -> int:
 
 def _die_with_parent() -> None:
     """Runs in the child before exec: have the kernel SIGKILL it if the harness dies."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+    if _libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
         raise OSError(ctypes.get_errno(), "prctl(PR_SET_PDEATHSIG) failed")
 
 
@@ -310,14 +311,14 @@ class CephRGW:
 
     def _run(self, deadline: float, *argv: str) -> str:
         """Run a setup command; on failure include its output and the daemon logs."""
-        timeout = max(1.0, deadline - time.monotonic())
+        timeout = max(0.1, deadline - time.monotonic())
         command = " ".join(argv)
         try:
             result = subprocess.run(
                 argv, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL
             )
         except subprocess.TimeoutExpired as exc:
-            raise RuntimeError(f"timed out after {timeout:.0f} s: {command}\n{self._log_tails()}") from exc
+            raise RuntimeError(f"timed out after {timeout:.1f} s: {command}\n{self._log_tails()}") from exc
         if result.returncode != 0:
             raise RuntimeError(
                 f"{command} exited {result.returncode}:\n{result.stdout}{result.stderr}\n{self._log_tails()}"

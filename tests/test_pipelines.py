@@ -1,0 +1,154 @@
+"""The dedup and store adapters together, built from a Scrapy crawler with the project's settings."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+import crawler.settings as project_settings
+from crawler.items import Article
+from pipelines.dedup import DedupPipeline
+from pipelines.drops import Drop
+from pipelines.store import StorePipeline
+from pipelines.text import content_id
+
+
+class TopicSpider(Spider):
+    name = "test"
+    crawl_name = "story"
+
+
+def make_crawler(output: Path, **overrides: Any):  # noqa: ANN201
+    settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
+    settings.update(OUTPUT_URI=str(output), **overrides)
+    crawler = get_crawler(TopicSpider, settings)
+    crawler.spider = crawler._create_spider()
+    return crawler
+
+
+def article(url: str, text: str, published: str, canonical: str | None = None) -> Article:
+    return Article(
+        id=content_id(text), url=url, canonical_url=canonical or url, site=url.split("/")[2], title="T",
+        author=None, published=published, language="fr", description=None, tags=[], text=text,
+        word_count=len(text.split()), fetched_at="2026-11-23T00:00:00+00:00",
+    )  # fmt: skip
+
+
+class Run:
+    """One crawl run's dedup and store stages, fed by hand."""
+
+    def __init__(self, output: Path) -> None:
+        self.crawler = make_crawler(output)
+        self.dedup = DedupPipeline.from_crawler(self.crawler)
+        self.store = StorePipeline.from_crawler(self.crawler)
+        self.dropped: list[str] = []
+
+    async def __aenter__(self) -> Run:
+        await self.store.open_spider()
+        await self.dedup.open_spider()
+        return self
+
+    async def feed(self, *items: Article) -> None:
+        for item in items:
+            try:
+                await self.store.process_item(self.dedup.process_item(item))
+            except Drop as drop:
+                self.dropped.append(drop.reason)
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.dedup.close_spider()
+        await self.store.close_spider()
+        await self.store.spider_closed(self.crawler.spider, "finished")
+
+    def stat(self, key: str) -> Any:
+        return self.crawler.stats.get_value(key)
+
+
+def stored(output: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for part in sorted(output.rglob("part-*.jsonl.gz"))
+        for line in gzip.decompress(part.read_bytes()).splitlines()
+    ]
+
+
+def duplicates_logged(output: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for log in output.rglob("duplicates.jsonl.gz") for line in gzip.decompress(log.read_bytes()).splitlines()]
+
+
+@pytest.fixture
+def story(sample_texts: list[str]) -> dict[str, str]:
+    body = "\n".join(p.strip() for p in sample_texts[3].split("\n") if p.strip())
+    paragraphs = body.split("\n")
+    syndicated = "\n".join(["Cet article est publié avec l'accord de notre partenaire éditorial.", *paragraphs[:-1]])
+    return {"body": body, "syndicated": syndicated}
+
+
+def test_one_copy_per_story_the_preferred_one_whatever_the_order(tmp_path: Path, story: dict[str, str]) -> None:
+    original = "https://origin.fr/2025/02/musk-openai/"
+
+    async def crawl() -> Run:
+        async with Run(tmp_path) as run:
+            await run.feed(
+                article(original + "amp/", story["body"], "2025-02-11", canonical=original),  # AMP copy first
+                article("https://aggregator.fr/musk-openai-copie", story["syndicated"], "2025-02-13"),
+                article(original, story["body"], "2025-02-11"),
+                article("https://mirror.fr/copie-exacte", story["body"], "2025-02-14"),
+            )
+        return run
+
+    run = asyncio.run(crawl())
+    records = stored(tmp_path)
+    assert [r["url"] for r in records] == [original]
+    links = {d["url"]: d for d in records[0]["duplicates"]}
+    assert set(links) == {original + "amp/", "https://aggregator.fr/musk-openai-copie", "https://mirror.fr/copie-exacte"}
+    assert links[original + "amp/"]["reason"] == "same_url"
+    assert links["https://aggregator.fr/musk-openai-copie"]["reason"] == "near_duplicate"
+    assert 0.8 <= links["https://aggregator.fr/musk-openai-copie"]["similarity"] < 1
+    assert links["https://mirror.fr/copie-exacte"]["reason"] == "exact"
+    assert run.stat("dedup/superseded") == 1
+    assert sorted(run.dropped) == ["dedup/exact", "dedup/near_duplicate"]
+    assert {(d["kept_url"], d["url"]) for d in duplicates_logged(tmp_path)} == {(original, url) for url in links}
+    manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
+    assert manifest["records"] == 1 and manifest["duplicates_log"].endswith("duplicates.jsonl.gz")
+
+
+def test_later_runs_drop_copies_of_stored_articles_and_log_the_link(tmp_path: Path, story: dict[str, str]) -> None:
+    original = "https://origin.fr/2025/02/musk-openai/"
+
+    async def run_with(*items: Article) -> Run:
+        async with Run(tmp_path) as run:
+            await run.feed(*items)
+        return run
+
+    asyncio.run(run_with(article(original, story["body"], "2025-02-11")))
+    second = asyncio.run(run_with(article(original + "?utm_source=x", story["body"], "2025-02-11")))
+    assert second.dropped == ["dedup/same_url"]
+    # An earlier-published copy arriving later cannot replace a stored record: it is linked instead.
+    third = asyncio.run(run_with(article("https://aggregator.fr/copie", story["syndicated"], "2025-01-01")))
+    assert third.dropped == ["dedup/near_duplicate"]
+    assert [r["url"] for r in stored(tmp_path)] == [original]
+    assert {d["url"] for d in duplicates_logged(tmp_path)} == {original + "?utm_source=x", "https://aggregator.fr/copie"}
+    assert third.stat("dedup/state_docs_loaded") == 1
+
+
+def test_records_are_written_in_parts_during_the_crawl(tmp_path: Path, sample_texts: list[str]) -> None:
+    async def crawl() -> None:
+        run = Run(tmp_path)
+        run.store.max_records = 2
+        async with run:
+            for number, text in enumerate(sample_texts):
+                await run.feed(article(f"https://site{number}.fr/a", text, "2025-02-11"))
+            assert len(list(tmp_path.rglob("part-*.jsonl.gz"))) == 2  # before the run ends
+
+    asyncio.run(crawl())
+    assert len(stored(tmp_path)) == 5
+    manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
+    assert [part["records"] for part in manifest["parts"]] == [2, 2, 1]
