@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import zlib
 from dataclasses import dataclass, field
 
@@ -134,6 +135,10 @@ class OutletSite:
     def url(self, path: str) -> str:
         return self.base + path
 
+    def path(self, url: str) -> str:
+        """The path of one of this outlet's absolute URLs."""
+        return url.removeprefix(self.base)
+
     def article_path(self, art: Article) -> str:
         d, slug = art.published, art.slug
         return {
@@ -178,6 +183,18 @@ class OutletSite:
         return self.tag_url(ref.removeprefix("tag:")) if ref.startswith("tag:") else ref
 
     @property
+    def per_page(self) -> int:
+        """Listing page size: the articles are spread over two pages (home and /page/2/)."""
+        return max(1, math.ceil(len(self.articles) / 2))
+
+    @property
+    def pages(self) -> int:
+        return max(1, math.ceil(len(self.articles) / self.per_page))
+
+    def page_articles(self, number: int) -> list[Article]:
+        return self.articles[(number - 1) * self.per_page : number * self.per_page]
+
+    @property
     def categories(self) -> list[str]:
         return sorted({a.category for a in self.articles})
 
@@ -190,5 +207,9 @@ class OutletSite:
         return sorted({a.author for a in self.articles})
 
     def others(self, art: Article, limit: int = 5) -> list[Article]:
-        """The outlet's other listed articles, newest first."""
+        """The outlet's other listed articles, newest first (for "recent" and "most read" blocks)."""
         return [a for a in self.articles if a.key != art.key][:limit]
+
+    def related(self, art: Article, limit: int = 3) -> list[Article]:
+        """Other articles of the same category (for "related" blocks)."""
+        return [a for a in self.others(art, len(self.articles)) if a.category == art.category][:limit]

@@ -416,7 +416,7 @@ def article_wordpress(o: OutletSite, art: Article) -> str:
         f'<div class="entry-content">{body_html(o, art, inserts)}</div>'
         f'<footer class="entry-footer">{discord_promo()}{tag_links(o, art)}{tools_links(o, art)}'
         f"{share_bar(url, art.title)}</footer></article>"
-        f'{author_box(o, art)}{teaser_list(o, "À lire aussi", o.others(art, 3))}{comments_section(o, art)}</main></div>'
+        f'{author_box(o, art)}{teaser_list(o, "À lire aussi", o.related(art))}{comments_section(o, art)}</main></div>'
         f'<aside id="secondary" class="widget-area">{newsletter_box(o)}'
         f'{teaser_list(o, "Articles récents", o.others(art), "widget widget_recent_entries")}{ad("Publicité", "sidebar")}'
         "</aside>"
@@ -441,11 +441,9 @@ def article_divsoup(o: OutletSite, art: Article) -> str:
         f'<div class="infos">Par <a href="{o.author_url(art.author)}">{esc(art.author)}</a> | Publié le '
         f'{fr_date_time(art.published)} | <a href="#comments">Réagir</a></div>{share_bar(url, art.title, "Partager")}'
         f'<div class="visuel"><img src="{o.image_url(art)}" alt="{attr(art.title)}"></div>'
-        f'<div class="texte">{body}</div>'
-        f'<div class="bloc-suite" id="lire-la-suite"><div class="suite-titre">Lire la suite de l\'article</div>'
-        f'<div class="texte texte-complet">{body}</div></div>'
+        f'<div class="texte">{body}<div class="lire-la-suite" id="suite">{body}</div></div>'
         f'<div class="mots-cles">{tag_links(o, art, "Mots-clés")}</div>{tools_links(o, art)}</div>'
-        f'{author_box(o, art)}{teaser_list(o, "Sur le même sujet", o.others(art, 3), "bloc-related")}'
+        f'{author_box(o, art)}{teaser_list(o, "Sur le même sujet", o.related(art), "bloc-related")}'
         f'{comments_section(o, art)}</div><div class="col-droite">{newsletter_box(o)}{ad("Publicité", "pave")}'
         f'{teaser_list(o, "Les plus lus", o.others(art), "bloc-plus-lus")}</div></div>'
     )
@@ -466,11 +464,11 @@ def article_tables(o: OutletSite, art: Article) -> str:
         + (f'<h2 class="chapeau">{esc(art.subtitle)}</h2>' if art.subtitle else "")
         + f'<div class="signature">Par <a href="{o.author_url(art.author)}">{esc(art.author)}</a> — '
         f'Rubrique <a href="{o.category_url(art.category)}">{esc(art.category)}</a></div>'
-        f'<div class="corps corps-desktop">{body}</div>'
-        f'<div class="corps corps-mobile" style="display:none">{body}</div>'
+        f'<div class="corps corps-desktop d-none d-md-block">{body}</div>'
+        f'<div class="corps corps-mobile d-md-none">{body}</div>'
         f'<table class="outils"><tr><td>{tools_links(o, art)}</td><td>{share_bar(url, art.title, "Partager")}</td>'
         f'</tr></table>{tag_links(o, art, "Tags")}{ad("Publicité", "bas-article")}'
-        f'{teaser_list(o, "Dans la même rubrique", o.others(art, 3), "meme-rubrique")}{comments_section(o, art)}'
+        f'{teaser_list(o, "Dans la même rubrique", o.related(art), "meme-rubrique")}{comments_section(o, art)}'
     )
     return shell_tables(o, f"{art.title} - {o.spec.label}", content, head, body_class="article")
 
@@ -496,7 +494,7 @@ def article_microdata(o: OutletSite, art: Article) -> str:
         f'{share_bar(url, art.title)}{tag_links(o, art, "Étiquettes")}{affiliate_note()}'
         f'<div itemprop="publisher" itemscope itemtype="https://schema.org/Organization">'
         f'<meta itemprop="name" content="{attr(o.spec.label)}"></div></div>'
-        f'{author_box(o, art)}{teaser_list(o, "Articles similaires", o.others(art, 3))}{comments_section(o, art)}'
+        f'{author_box(o, art)}{teaser_list(o, "Articles similaires", o.related(art))}{comments_section(o, art)}'
     )
     return shell_microdata(o, f"{art.title} - {o.spec.label}", content, head, body_class="single-post")
 
@@ -623,12 +621,11 @@ def print_page(o: OutletSite, art: Article) -> str:
 
 # --- non-article pages -----------------------------------------------------------------------------------
 
-def listing_items(o: OutletSite, arts: list[Article], tracking: str = "") -> str:
+def listing_items(o: OutletSite, arts: list[Article]) -> str:
     """Teasers of a listing page; WordPress-like themes wrap each in <article>, others in <div>."""
     wrapper = "article" if o.spec.theme in ("wordpress", "newspaper") else "div"
-    query = f"?{tracking}" if tracking else ""
     return "".join(
-        f'<{wrapper} class="post-teaser"><h2 class="teaser-title"><a href="{o.article_url(a)}{query}">{esc(a.title)}'
+        f'<{wrapper} class="post-teaser"><h2 class="teaser-title"><a href="{o.article_url(a)}">{esc(a.title)}'
         f'</a></h2><div class="teaser-meta">{esc(a.author)} · {fr_date(a.published)} · '
         f'<a href="{o.category_url(a.category)}">{esc(a.category)}</a></div><p class="teaser-excerpt">{esc(a.teaser)}'
         f"</p></{wrapper}>"
@@ -640,8 +637,7 @@ def listing_page(o: OutletSite, url: str, title: str, arts: list[Article], intro
                  pager: str = "") -> str:
     """Home, pagination, category, tag, author and search pages."""
     content = (f'<div class="listing"><h1 class="page-title">{esc(title)}</h1>{intro}'
-               f'<div class="teasers">{listing_items(o, arts)}</div>{pager}</div>{extra}'
-               f'{newsletter_box(o)}{ad("Publicité", "listing")}')
+               f'<div class="teasers">{listing_items(o, arts)}</div>{pager}</div>{extra}{ad("Publicité", "listing")}')
     return SHELLS[o.spec.theme](o, f"{title} - {o.spec.label}", content, f'<link rel="canonical" href="{url}">',
                                 body_class="archive")
 
@@ -650,7 +646,7 @@ def home_extras(o: OutletSite, shared: list[Article], bad_links: list[tuple[str,
     """Home page blocks: most shared (tracking links), a search "dossier" (robots-disallowed), resources."""
     query = f"?{o.spec.home_tracking}" if o.spec.home_tracking else ""
     blocks = [f'<div class="most-shared"><h3>Les plus partagés</h3><ul>'
-              + "".join(f'<li><a href="{o.article_url(a)}{query}">{esc(a.title)}</a></li>' for a in shared)
+              + "".join(f'<li><a href="{attr(o.article_url(a) + query)}">{esc(a.title)}</a></li>' for a in shared)
               + "</ul></div>"] if shared else []
     blocks.append(f'<div class="dossiers"><h3>Dossiers</h3><ul><li><a href="{o.url(o.spec.search_path)}?q=openai">'
                   "Tous nos articles sur l'intelligence artificielle</a></li></ul></div>")

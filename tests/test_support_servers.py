@@ -24,20 +24,6 @@ from tests.support.servers import CephRGW, RedisServer
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="session")
-def ceph_rgw() -> Iterator[CephRGW]:
-    """One throwaway Ceph cluster + gateway for the whole session (~2 s to start)."""
-    with CephRGW() as server:
-        yield server
-
-
-@pytest.fixture(scope="session")
-def redis_server() -> Iterator[RedisServer]:
-    """One throwaway redis-server for the whole session."""
-    with RedisServer() as server:
-        yield server
-
-
 def _bucket_name() -> str:
     return f"test-{uuid.uuid4().hex[:12]}"
 

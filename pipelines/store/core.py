@@ -124,7 +124,8 @@ class S3Store:
                 "NoSuchBucket": "the bucket does not exist",
                 "403": "access denied: check the credentials and the bucket policy",
             }.get(str(code), "")
-            raise StorageError(f"cannot write to {self.uri}: HTTP {status} {code} {hint}".rstrip()) from exc
+            detail = f"HTTP {status}" + (f" {code}" if str(code) != str(status) else "") + (f": {hint}" if hint else "")
+            raise StorageError(f"cannot write to {self.uri}: {detail}") from exc
         except BotoCoreError as exc:
             raise StorageError(f"cannot reach {self.uri}: {exc}") from exc
 
