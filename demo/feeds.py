@@ -87,7 +87,8 @@ def sitemap_news_gz(o: OutletSite) -> bytes:
         f"<news:title>{escape(a.title)}</news:title></news:news></url>"
         for a in o.articles
     )
-    xml = f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">{entries}</urlset>\n'
+    xml = (f'<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="{SITEMAP_NS}" xmlns:news="{NEWS_NS}">'
+           f"{entries}</urlset>\n")
     return gzip.compress(xml.encode(), mtime=0)
 
 

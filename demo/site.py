@@ -16,8 +16,9 @@ import argparse
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
+from functools import partial
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
@@ -26,7 +27,7 @@ import yaml
 
 from demo import assets, feeds, templates
 from demo.content import Article, jaccard, load_articles, load_copy_specs, make_copy
-from demo.outlets import AGGREGATOR, BAD_INPUTS_OUTLET, SPECS, OutletSite, OutletSpec
+from demo.outlets import AGGREGATOR, BAD_INPUTS_OUTLET, SPECS, OutletSite
 
 __all__ = ["TOPIC_KEYWORDS", "Copy", "DemoSite", "Outlet", "Story", "serve"]
 
@@ -88,6 +89,15 @@ def _html(page: str, status: int = 200) -> Response:
     return Response(status, page.encode("utf-8"))
 
 
+def _page(render: Callable[[], str]) -> Route:
+    """A route rendering an HTML page at each request."""
+    return lambda query: _html(render())
+
+
+def _static(body: bytes, content_type: str) -> Route:
+    return lambda query: Response(200, body, content_type)
+
+
 def _newest_first(arts: list[Article]) -> list[Article]:
     return sorted(arts, key=lambda a: a.published, reverse=True)
 
@@ -127,7 +137,7 @@ class _Handler(BaseHTTPRequestHandler):
         if send_body:
             self.wfile.write(response.body)
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - stdlib signature
+    def log_message(self, format: str, *args: object) -> None:
         """Requests are recorded in `DemoSite.request_log` instead of stderr."""
 
 
@@ -149,10 +159,18 @@ class DemoSite:
 
     def start(self) -> DemoSite:
         """Bind every outlet to its loopback host on an ephemeral port and serve in background threads."""
-        for spec in SPECS:
-            server = _OutletServer((spec.host, 0), _Handler)
-            self._servers.append(server)
-            self._sites[spec.name] = OutletSite(spec, f"http://{spec.host}:{server.server_address[1]}")
+        if self._servers:
+            raise RuntimeError("the demo site is already running")
+        try:
+            for spec in SPECS:
+                server = _OutletServer((spec.host, 0), _Handler)
+                self._servers.append(server)
+                self._sites[spec.name] = OutletSite(spec, f"http://{spec.host}:{server.server_address[1]}")
+        except OSError:
+            for server in self._servers:
+                server.server_close()
+            self._servers = []
+            raise
         self._assign_articles()
         for server, site in zip(self._servers, self._sites.values(), strict=True):
             server.outlet, server.record, server.routes = site, self._record, self._routes(site)
@@ -198,24 +216,26 @@ class DemoSite:
 
     def _bad_inputs(self, site: OutletSite) -> dict[str, tuple[str, str, Route | None]]:
         """Planted bad pages: class -> (home page label, path, route)."""
-        broken, charset = (next(a for a in site.unlisted if a.key == key) for key in (BROKEN_HTML_KEY, WRONG_CHARSET_KEY))
+        unlisted = {a.key: a for a in site.unlisted}
+        broken, charset = unlisted[BROKEN_HTML_KEY], unlisted[WRONG_CHARSET_KEY]
         return {
             "pdf": ("Guide des tarifs fibre 2025 (PDF)", "/wp-content/uploads/2025/03/guide-tarifs-fibre-2025.pdf",
-                    lambda q: Response(200, assets.pdf("Guide des tarifs fibre 2025"), "application/pdf")),
+                    _static(assets.pdf("Guide des tarifs fibre 2025"), "application/pdf")),
             "image": ("Infographie : les débits moyens par opérateur",
                       "/wp-content/uploads/2025/03/infographie-debits-operateurs.png",
-                      lambda q: Response(200, assets.png(640, 360), "image/png")),
-            "404": ("Free Mobile : l'offre spéciale printemps", "/actualites/2025/03/free-mobile-offre-printemps/", None),
+                      _static(assets.png(640, 360), "image/png")),
+            "404": ("Free Mobile : l'offre spéciale printemps", "/actualites/2025/03/free-mobile-offre-printemps/",
+                    None),
             "500": ("Comparatif des box internet", "/actualites/2025/03/comparatif-box-internet/",
-                    lambda q: _html(templates.error_page(site, 500), 500)),
-            "broken_html": (broken.title, site.article_path(broken), lambda q: _broken_html(site, broken)),
-            "wrong_charset": (charset.title, site.article_path(charset), lambda q: _wrong_charset(site, charset)),
+                    lambda query: _html(templates.error_page(site, 500), 500)),
+            "broken_html": (broken.title, site.article_path(broken), lambda query: _broken_html(site, broken)),
+            "wrong_charset": (charset.title, site.article_path(charset), lambda query: _wrong_charset(site, charset)),
             "empty": ("Flash info : perturbations en cours", "/actualites/2025/03/flash-info-perturbations/",
-                      lambda q: Response(200, b"")),
+                      _static(b"", HTML)),
         }
 
     def _routes(self, o: OutletSite) -> dict[str, Route]:
-        """Path -> handler for every page of the outlet; pages are rendered when requested."""
+        """Path -> handler for every page of the outlet (pages are rendered when requested); fills `bad_urls`."""
         spec = o.spec
         routes: dict[str, Route] = {}
 
@@ -229,12 +249,12 @@ class DemoSite:
         for art in o.articles:
             routes[o.article_path(art)] = article(art)
             if spec.amp:
-                routes[o.amp_path(art)] = lambda q, art=art: _html(templates.amp_page(o, art))
+                routes[o.amp_path(art)] = _page(partial(templates.amp_page, o, art))
         for art in [*o.articles, *o.unlisted]:
-            routes[o.path(o.image_url(art))] = lambda q: Response(200, assets.png(120, 68), "image/png")
+            routes[o.path(o.image_url(art))] = _static(assets.png(120, 68), "image/png")
         for name in ("logo", "avatar"):
-            routes[f"/images/{name}.png"] = lambda q: Response(200, assets.png(), "image/png")
-        routes["/assets/style.css"] = lambda q: Response(200, b"body{font-family:sans-serif}", "text/css")
+            routes[f"/images/{name}.png"] = _static(assets.png(), "image/png")
+        routes["/assets/style.css"] = _static(b"body{font-family:sans-serif}", "text/css")
 
         bad = self._bad_inputs(o) if spec.name == BAD_INPUTS_OUTLET else {}
         for kind, (_label, path, route) in bad.items():
@@ -243,15 +263,16 @@ class DemoSite:
                 routes[path] = route
         bad_links = [(label, o.url(path)) for label, path, _route in bad.values()]
 
-        for number in range(1, o.pages + 1):
-            shared = [a for a in o.articles if a.on_topic] if spec.home_tracking else []
-            extra = templates.home_extras(o, shared, bad_links) if number == 1 else ""
-            title = spec.label if number == 1 else f"{spec.label} — page {number}"
-            routes[o.path(o.page_url(number))] = lambda q, n=number, e=extra, t=title: _html(templates.listing_page(
-                o, o.page_url(n), t, o.page_articles(n), extra=e, pager=templates.pager(o, n, o.pages)))
+        shared = [a for a in o.articles if a.on_topic] if spec.home_tracking else []
+        for n in range(1, o.pages + 1):
+            title = spec.label if n == 1 else f"{spec.label} — page {n}"
+            extra = templates.home_extras(o, shared, bad_links) if n == 1 else ""
+            routes[o.path(o.page_url(n))] = _page(partial(
+                templates.listing_page, o, o.page_url(n), title, o.page_articles(n), extra=extra,
+                pager=templates.pager(o, n, o.pages)))
 
         def listing(url: str, title: str, arts: list[Article], intro: str = "") -> None:
-            routes[o.path(url)] = lambda q: _html(templates.listing_page(o, url, title, arts, intro))
+            routes[o.path(url)] = _page(partial(templates.listing_page, o, url, title, arts, intro))
 
         for cat in o.categories:
             listing(o.category_url(cat), cat, [a for a in o.articles if a.category == cat])
@@ -261,8 +282,8 @@ class DemoSite:
             listing(o.author_url(author), author, [a for a in o.articles if a.author == author],
                     f'<p class="author-bio">{templates.esc(templates.author_bio(o, author))}</p>')
         routes[spec.search_path] = lambda q: _html(_search_page(o, q.get("q", [""])[0]))
-        routes[spec.contact_path] = lambda q: _html(templates.contact_page(o))
-        routes[spec.legal_path] = lambda q: _html(templates.legal_page(o))
+        routes[spec.contact_path] = _page(partial(templates.contact_page, o))
+        routes[spec.legal_path] = _page(partial(templates.legal_page, o))
         routes["/robots.txt"] = lambda q: Response(200, feeds.robots(o).encode(), "text/plain; charset=utf-8")
         routes["/feed/"] = lambda q: Response(200, *_encoded(feeds.feed(o)))
         routes["/sitemap.xml"] = lambda q: Response(200, feeds.sitemap_index(o).encode(), "application/xml")
@@ -417,10 +438,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             site.write_seeds(args.seeds_out, keywords=list(TOPIC_KEYWORDS), since="2023-01-01")
             print(f"seeds written to {args.seeds_out}", flush=True)
         print("Serving; press Ctrl-C to stop.", flush=True)
-        try:
+        with suppress(KeyboardInterrupt):
             threading.Event().wait()
-        except KeyboardInterrupt:
-            pass
 
 
 if __name__ == "__main__":

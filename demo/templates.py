@@ -12,7 +12,7 @@ import html
 import json
 import re
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from urllib.parse import quote
 
 from demo.content import Article, Block
@@ -68,7 +68,7 @@ def fr_long_date(d: dt.datetime) -> str:
     return f"{WEEKDAYS[d.weekday()].capitalize()} {d.day} {MONTHS[d.month - 1].capitalize()} {d.year} à {d:%Hh%M}"
 
 
-def json_ld(data: dict[str, object]) -> str:
+def json_ld(data: Mapping[str, object]) -> str:
     payload = json.dumps(data, ensure_ascii=False, indent=1).replace("</", "<\\/")
     return f'<script type="application/ld+json">{payload}</script>'
 
@@ -134,9 +134,11 @@ def ad(label: str = "Publicité", slot: str = "banner") -> str:
 def share_bar(url: str, title: str, lead: str = "Partager l'article") -> str:
     u, t = quote(url, safe=""), quote(title, safe="")
     return (f'<div class="share-buttons"><span class="share-label">{lead} :</span>'
-            f'<a class="share-facebook" href="https://www.facebook.com/sharer/sharer.php?u={u}" rel="nofollow">Facebook</a>'
+            f'<a class="share-facebook" href="https://www.facebook.com/sharer/sharer.php?u={u}" rel="nofollow">'
+            "Facebook</a>"
             f'<a class="share-x" href="https://twitter.com/intent/tweet?url={u}&amp;text={t}" rel="nofollow">X</a>'
-            f'<a class="share-linkedin" href="https://www.linkedin.com/sharing/share-offsite/?url={u}" rel="nofollow">LinkedIn</a>'
+            f'<a class="share-linkedin" href="https://www.linkedin.com/sharing/share-offsite/?url={u}" rel="nofollow">'
+            "LinkedIn</a>"
             f'<a class="share-mail" href="mailto:?subject={t}&amp;body={u}">E-mail</a></div>')
 
 
@@ -146,7 +148,8 @@ def newsletter_box(o: OutletSite) -> str:
             "désinscription en un clic.</p>"
             f'<form action="{o.url("/newsletter/")}" method="post"><input type="email" name="email" '
             'placeholder="Votre adresse e-mail" required><button type="submit">Je m\'inscris</button></form>'
-            '<p class="newsletter-legal">En vous inscrivant, vous acceptez notre politique de confidentialité.</p></div>')
+            '<p class="newsletter-legal">En vous inscrivant, vous acceptez notre politique de confidentialité.</p>'
+            "</div>")
 
 
 def discord_promo() -> str:
@@ -169,7 +172,8 @@ def cookie_banner(o: OutletSite) -> str:
 
 def author_box(o: OutletSite, art: Article) -> str:
     return (f'<div class="author-box"><img src="{o.url("/images/avatar.png")}" alt="" width="80" height="80">'
-            f'<div class="author-info"><p class="author-name"><a href="{o.author_url(art.author)}">{esc(art.author)}</a>'
+            f'<div class="author-info"><p class="author-name">'
+            f'<a href="{o.author_url(art.author)}">{esc(art.author)}</a>'
             f'</p><p class="author-bio">{esc(author_bio(o, art.author))}</p></div></div>')
 
 
@@ -186,6 +190,14 @@ def teaser_list(o: OutletSite, heading: str, arts: list[Article], cls: str = "re
         for a in arts
     )
     return f'<div class="{cls}"><h3>{esc(heading)}</h3><ul>{items}</ul></div>'
+
+
+def title_list(o: OutletSite, heading: str, arts: list[Article], cls: str) -> str:
+    """A ranked "most read" widget: titles only."""
+    if not arts:
+        return ""
+    items = "".join(f'<li><a href="{o.article_url(a)}">{esc(a.title)}</a></li>' for a in arts)
+    return f'<div class="{cls}"><h3>{esc(heading)}</h3><ol>{items}</ol></div>'
 
 
 def inline_related(o: OutletSite, art: Article) -> str:
@@ -232,7 +244,8 @@ def copyright_line(o: OutletSite) -> str:
 
 def nav_links(o: OutletSite) -> str:
     cats = "".join(f'<li><a href="{o.category_url(c)}">{esc(c)}</a></li>' for c in o.categories)
-    return f'<li><a href="{o.url("/")}">Accueil</a></li>{cats}<li><a href="{o.url(o.spec.contact_path)}">Contact</a></li>'
+    contact = f'<li><a href="{o.url(o.spec.contact_path)}">Contact</a></li>'
+    return f'<li><a href="{o.url("/")}">Accueil</a></li>{cats}{contact}'
 
 
 def search_form(o: OutletSite) -> str:
@@ -329,7 +342,8 @@ def shell_wordpress(o: OutletSite, title: str, content: str, head: str = "", bod
 def shell_divsoup(o: OutletSite, title: str, content: str, head: str = "", body_class: str = "") -> str:
     menu = "".join(f'<div class="menu-item"><a href="{o.category_url(c)}">{esc(c)}</a></div>' for c in o.categories)
     body = (f'<div id="wrap"><div id="top-bar"><div class="top-left">Édition du jour</div><div class="top-right">'
-            f'<a href="{o.url(o.spec.contact_path)}">Nous contacter</a> | <a href="#newsletter">Newsletter</a></div></div>'
+            f'<a href="{o.url(o.spec.contact_path)}">Nous contacter</a> | <a href="#newsletter">Newsletter</a>'
+            "</div></div>"
             f'<div id="header"><div class="logo"><a href="{o.url("/")}">{esc(o.spec.label)}</a></div>'
             f'<div class="baseline">{esc(o.spec.tagline)}</div></div><div id="menu"><div class="menu-item">'
             f'<a href="{o.url("/")}">À la une</a></div>{menu}</div><div class="pub pub-haut">{ad()}</div>'
@@ -338,15 +352,16 @@ def shell_divsoup(o: OutletSite, title: str, content: str, head: str = "", body_
     return document(head_common(o, title) + head, body, body_class=body_class)
 
 
-def shell_tables(o: OutletSite, title: str, content: str, head: str = "", body_class: str = "") -> str:
-    menu = "".join(f'<tr><td><a href="{o.category_url(c)}">{esc(c)}</a></td></tr>' for c in o.categories)
-    body = (f'<table width="100%" cellpadding="0" cellspacing="0" class="layout"><tr><td colspan="2" class="bandeau">'
-            f'<a href="{o.url("/")}"><b>{esc(o.spec.label.upper())}</b></a> <i>{esc(o.spec.tagline)}</i></td></tr>'
-            f'<tr><td class="menu-gauche" valign="top" width="180"><table class="menu"><tr><td><a href="{o.url("/")}">'
-            f'Accueil</a></td></tr>{menu}<tr><td><a href="{o.url(o.spec.contact_path)}">Contact</a></td></tr></table>'
-            f'{ad("Publicité", "skyscraper")}</td><td class="contenu" valign="top">{content}</td></tr>'
-            f'<tr><td colspan="2" class="pied"><font size="1">{legal_links(o)}<br>{copyright_line(o)}</font></td></tr>'
-            "</table>")
+def shell_classic(o: OutletSite, title: str, content: str, head: str = "", body_class: str = "") -> str:
+    """Old-school layout: fixed-width page, left menu column, <font> and <center> tags."""
+    menu = "".join(f'<li><a href="{o.category_url(c)}">{esc(c)}</a></li>' for c in o.categories)
+    body = (f'<center><div id="page" style="width:980px"><div id="bandeau"><a href="{o.url("/")}">'
+            f'<b>{esc(o.spec.label.upper())}</b></a><br><i>{esc(o.spec.tagline)}</i></div>'
+            f'<div id="colonne-gauche" style="float:left;width:180px"><ul class="menu"><li><a href="{o.url("/")}">'
+            f'Accueil</a></li>{menu}<li><a href="{o.url(o.spec.contact_path)}">Contact</a></li></ul>'
+            f'{ad("Publicité", "skyscraper")}</div><div id="contenu" style="margin-left:200px">{content}</div>'
+            f'<div id="pied" style="clear:both"><font size="1">{legal_links(o)}<br>{copyright_line(o)}</font></div>'
+            "</div></center>")
     return document(head_common(o, title) + head, body, body_class=body_class)
 
 
@@ -362,7 +377,8 @@ def shell_microdata(o: OutletSite, title: str, content: str, head: str = "", bod
 def shell_newspaper(o: OutletSite, title: str, content: str, head: str = "", body_class: str = "") -> str:
     menu = "".join(f'<li class="menu-item"><a href="{o.category_url(c)}">{esc(c)}</a></li>' for c in o.categories)
     body = (f'<div class="td-theme-wrap"><div class="td-header-wrap"><div class="td-header-top-menu">'
-            f'<a href="{o.url(o.spec.contact_path)}">Contact</a> <a href="{o.url(o.spec.legal_path)}">Mentions légales</a>'
+            f'<a href="{o.url(o.spec.contact_path)}">Contact</a> '
+            f'<a href="{o.url(o.spec.legal_path)}">Mentions légales</a>'
             f'</div><div class="td-header-logo"><a href="{o.url("/")}">{esc(o.spec.label)}</a></div>'
             f'<div class="td-header-menu"><ul class="sf-menu"><li><a href="{o.url("/")}">Accueil</a></li>{menu}</ul>'
             f'{search_form(o)}</div></div>{ad("Advertisement", "header")}<div class="td-main-content-wrap">{content}'
@@ -384,7 +400,7 @@ Shell = Callable[..., str]
 SHELLS: dict[str, Shell] = {
     "wordpress": shell_wordpress,
     "divsoup": shell_divsoup,
-    "tables": shell_tables,
+    "classic": shell_classic,
     "microdata": shell_microdata,
     "newspaper": shell_newspaper,
     "aggregator": shell_aggregator,
@@ -406,7 +422,8 @@ def article_wordpress(o: OutletSite, art: Article) -> str:
     content = (
         f'<div id="primary" class="content-area"><main id="main" class="site-main">'
         f'<article id="post-{post_id}" class="post-{post_id} post type-post status-publish format-standard hentry">'
-        f'<header class="entry-header"><span class="cat-links"><a href="{o.category_url(art.category)}" rel="category tag">'
+        f'<header class="entry-header"><span class="cat-links">'
+        f'<a href="{o.category_url(art.category)}" rel="category tag">'
         f'{esc(art.category)}</a></span><h1 class="entry-title">{esc(art.title)}</h1>'
         + (f'<p class="entry-subtitle">{esc(art.subtitle)}</p>' if art.subtitle else "")
         + f'<div class="entry-meta"><span class="byline">Par <span class="author vcard"><a class="url fn n" '
@@ -418,7 +435,8 @@ def article_wordpress(o: OutletSite, art: Article) -> str:
         f"{share_bar(url, art.title)}</footer></article>"
         f'{author_box(o, art)}{teaser_list(o, "À lire aussi", o.related(art))}{comments_section(o, art)}</main></div>'
         f'<aside id="secondary" class="widget-area">{newsletter_box(o)}'
-        f'{teaser_list(o, "Articles récents", o.others(art), "widget widget_recent_entries")}{ad("Publicité", "sidebar")}'
+        f'{teaser_list(o, "Articles récents", o.others(art), "widget widget_recent_entries")}'
+        f'{ad("Publicité", "sidebar")}'
         "</aside>"
     )
     return shell_wordpress(o, f"{art.title} - {o.spec.label}", content, head,
@@ -437,7 +455,8 @@ def article_divsoup(o: OutletSite, art: Article) -> str:
     content = (
         f'<div class="row"><div class="col-gauche"><div class="fil-ariane"><a href="{o.url("/")}">Accueil</a> &gt; '
         f'<a href="{o.category_url(art.category)}">{esc(art.category)}</a></div>'
-        f'<div class="bloc-article"><div class="surtitre">{esc(art.category)}</div><h1 class="titre">{esc(art.title)}</h1>'
+        f'<div class="bloc-article"><div class="surtitre">{esc(art.category)}</div>'
+        f'<h1 class="titre">{esc(art.title)}</h1>'
         f'<div class="infos">Par <a href="{o.author_url(art.author)}">{esc(art.author)}</a> | Publié le '
         f'{fr_date_time(art.published)} | <a href="#comments">Réagir</a></div>{share_bar(url, art.title, "Partager")}'
         f'<div class="visuel"><img src="{o.image_url(art)}" alt="{attr(art.title)}"></div>'
@@ -445,19 +464,20 @@ def article_divsoup(o: OutletSite, art: Article) -> str:
         f'<div class="mots-cles">{tag_links(o, art, "Mots-clés")}</div>{tools_links(o, art)}</div>'
         f'{author_box(o, art)}{teaser_list(o, "Sur le même sujet", o.related(art), "bloc-related")}'
         f'{comments_section(o, art)}</div><div class="col-droite">{newsletter_box(o)}{ad("Publicité", "pave")}'
-        f'{teaser_list(o, "Les plus lus", o.others(art), "bloc-plus-lus")}</div></div>'
+        f'{title_list(o, "Les plus lus", o.others(art), "bloc-plus-lus")}</div></div>'
     )
     return shell_divsoup(o, f"{art.title} | {o.spec.label}", content, head, body_class="page-article")
 
 
-def article_tables(o: OutletSite, art: Article) -> str:
-    """Table layout, date only as visible text, no date metadata, body printed twice (desktop + mobile)."""
+def article_classic(o: OutletSite, art: Article) -> str:
+    """Old-school page: date only as visible text, no date metadata, body printed twice (desktop + mobile)."""
     url = o.article_url(art)
     head = (f'<link rel="canonical" href="{url}"><link rel="amphtml" href="{o.amp_url(art)}">'
             f'<meta name="description" content="{attr(art.subtitle or art.teaser)}">'
             f'<meta property="og:type" content="article"><meta property="og:title" content="{attr(art.title)}">'
             f'<meta property="og:url" content="{url}"><meta property="og:site_name" content="{attr(o.spec.label)}">')
-    source = f'<div class="source">Source : <a href="https://www.fusacq.com/" rel="nofollow">{esc(art.source)}</a></div>'
+    source = (f'<div class="source">Source : <a href="https://www.fusacq.com/" rel="nofollow">{esc(art.source)}</a>'
+              "</div>")
     body = body_html(o, art) + (source if art.source else "")
     content = (
         f'<div class="date-article">{fr_long_date(art.published)}</div><h1 class="titre-article">{esc(art.title)}</h1>'
@@ -466,11 +486,11 @@ def article_tables(o: OutletSite, art: Article) -> str:
         f'Rubrique <a href="{o.category_url(art.category)}">{esc(art.category)}</a></div>'
         f'<div class="corps corps-desktop d-none d-md-block">{body}</div>'
         f'<div class="corps corps-mobile d-md-none">{body}</div>'
-        f'<table class="outils"><tr><td>{tools_links(o, art)}</td><td>{share_bar(url, art.title, "Partager")}</td>'
-        f'</tr></table>{tag_links(o, art, "Tags")}{ad("Publicité", "bas-article")}'
+        f'<div class="outils">{tools_links(o, art)}{share_bar(url, art.title, "Partager")}</div>'
+        f'{tag_links(o, art, "Tags")}{ad("Publicité", "bas-article")}'
         f'{teaser_list(o, "Dans la même rubrique", o.related(art), "meme-rubrique")}{comments_section(o, art)}'
     )
-    return shell_tables(o, f"{art.title} - {o.spec.label}", content, head, body_class="article")
+    return shell_classic(o, f"{art.title} - {o.spec.label}", content, head, body_class="article")
 
 
 def article_microdata(o: OutletSite, art: Article) -> str:
@@ -489,7 +509,8 @@ def article_microdata(o: OutletSite, art: Article) -> str:
         f' · {fr_date(art.published)} · 4 min de lecture</div>'
         f'<div class="post-image" itemprop="image" itemscope itemtype="https://schema.org/ImageObject">'
         f'<img itemprop="url" src="{o.image_url(art)}" alt="{attr(art.title)}"></div>'
-        f'<div class="post-content" itemprop="articleBody">{body_html(o, art, {3: ad(), 8: inline_related(o, art)})}</div>'
+        f'<div class="post-content" itemprop="articleBody">'
+        f"{body_html(o, art, {3: ad(), 8: inline_related(o, art)})}</div>"
         '<p class="post-cta">Partagez votre perception dans le commentaire !</p>'
         f'{share_bar(url, art.title)}{tag_links(o, art, "Étiquettes")}{affiliate_note()}'
         f'<div itemprop="publisher" itemscope itemtype="https://schema.org/Organization">'
@@ -546,7 +567,7 @@ def article_newspaper(o: OutletSite, art: Article) -> str:
         f'<div class="tdb-block-recent"><h4 class="td-block-title">Articles récents</h4>{recent}</div>'
         f'{ad("Advertisement", "bottom")}{comments_section(o, art)}</div></div>'
         f'<div class="td-pb-span4 td-main-sidebar">{ad("Advertisement", "sidebar")}'
-        f'{teaser_list(o, "Les plus populaires", o.others(art, 4), "td_block_popular")}</div></div></div>'
+        f'{title_list(o, "Les plus populaires", o.others(art, 4), "td_block_popular")}</div></div></div>'
     )
     return shell_newspaper(o, f"{art.title} - {o.spec.label}", content, head, body_class="single single-post")
 
@@ -560,10 +581,11 @@ def article_aggregator(o: OutletSite, art: Article) -> str:
     credit = (f'<p class="story-source">Source : <a href="{source_url}" rel="nofollow">{esc(source_label)}</a></p>'
               if source_url else "")
     content = (
-        f'<article class="story"><div class="story-kicker"><a href="{o.category_url(art.category)}">'
-        f'{esc(art.category)}</a></div><h1>{esc(art.title)}</h1><div class="story-meta">'
-        f'<span class="story-author">{esc(art.author)}</span> · <time datetime="{art.published.isoformat()}">'
-        f"{fr_date_time(art.published)}</time></div>{share_bar(url, art.title)}"
+        f'<article class="story"><header class="story-header"><div class="story-kicker">'
+        f'<a href="{o.category_url(art.category)}">{esc(art.category)}</a></div><h1>{esc(art.title)}</h1>'
+        f'<div class="story-meta"><span class="story-author">{esc(art.author)}</span> · '
+        f'<time datetime="{art.published.isoformat()}">{fr_date_time(art.published)}</time></div>'
+        f"{share_bar(url, art.title)}</header>"
         f'<div class="story-body">{body_html(o, art)}</div>{credit}{tag_links(o, art)}</article>'
         f'{ad("Publicité", "story-bottom")}{newsletter_box(o)}{teaser_list(o, "Dernières reprises", o.others(art, 4))}'
     )
@@ -573,7 +595,7 @@ def article_aggregator(o: OutletSite, art: Article) -> str:
 ARTICLE_TEMPLATES: dict[str, Callable[[OutletSite, Article], str]] = {
     "wordpress": article_wordpress,
     "divsoup": article_divsoup,
-    "tables": article_tables,
+    "classic": article_classic,
     "microdata": article_microdata,
     "newspaper": article_newspaper,
     "aggregator": article_aggregator,
@@ -645,7 +667,7 @@ def listing_page(o: OutletSite, url: str, title: str, arts: list[Article], intro
 def home_extras(o: OutletSite, shared: list[Article], bad_links: list[tuple[str, str]]) -> str:
     """Home page blocks: most shared (tracking links), a search "dossier" (robots-disallowed), resources."""
     query = f"?{o.spec.home_tracking}" if o.spec.home_tracking else ""
-    blocks = [f'<div class="most-shared"><h3>Les plus partagés</h3><ul>'
+    blocks = ['<div class="most-shared"><h3>Les plus partagés</h3><ul>'
               + "".join(f'<li><a href="{attr(o.article_url(a) + query)}">{esc(a.title)}</a></li>' for a in shared)
               + "</ul></div>"] if shared else []
     blocks.append(f'<div class="dossiers"><h3>Dossiers</h3><ul><li><a href="{o.url(o.spec.search_path)}?q=openai">'
@@ -723,7 +745,8 @@ def legal_page(o: OutletSite) -> str:
         f'<h2 id="{anchors.get(title, "")}">{esc(title)}</h2><p>{esc(text.format(label=o.spec.label, host=host))}</p>'
         for title, text in LEGAL_SECTIONS
     )
-    content = f'<div class="page-legal"><h1>Mentions légales</h1>{sections}<p>Dernière mise à jour : 2 janvier 2025.</p></div>'
+    content = (f'<div class="page-legal"><h1>Mentions légales</h1>{sections}'
+               "<p>Dernière mise à jour : 2 janvier 2025.</p></div>")
     return SHELLS[o.spec.theme](o, f"Mentions légales - {o.spec.label}", content, body_class="page")
 
 

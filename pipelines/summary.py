@@ -16,7 +16,7 @@ logger = logging.getLogger(__name__)
 
 # Stats prefixes, in the order a reader follows a page through the stages.
 SECTIONS = (
-    ("skipped while crawling", ("crawl/skipped/", "crawl/failed/", "crawl/feed/")),
+    ("skipped while crawling", ("crawl/skipped/", "crawl/failed/", "crawl/feed/", "robotstxt/forbidden")),
     ("dropped by extraction", ("extract/",)),
     ("dropped by selection", ("select/",)),
     ("dropped as duplicates", ("dedup/same_url", "dedup/exact", "dedup/near_duplicate", "dedup/superseded")),
@@ -47,8 +47,14 @@ def summarize(stats: Mapping[str, Any]) -> str:
             if key.startswith(prefixes) and isinstance(value, int) and key != "extract/ok"
         }
         if counts:
-            lines.append(f"  {title}: " + ", ".join(f"{key.split('/', 1)[1]}={value}" for key, value in counts.items()))
+            lines.append(f"  {title}: " + ", ".join(f"{_short(key)}={value}" for key, value in counts.items()))
     return "\n".join(lines)
+
+
+def _short(key: str) -> str:
+    """`extract/too_short` reads `too_short` under its section; keys of other components keep their name."""
+    stage, _, rest = key.partition("/")
+    return rest if stage in ("crawl", "extract", "select", "dedup", "store") else key
 
 
 class CrawlSummary:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import feedparser
 from scrapy import Request
-from scrapy.exceptions import UsageError
+from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
@@ -91,7 +91,7 @@ class NewsSpider(SitemapSpider):
         self._inc("crawl/sitemaps")
         for request in requests:
             if request.callback == self._parse_sitemap:
-                yield request.replace(callback=self.parse_sitemap, meta=response.meta | {"depth": 0})
+                yield request.replace(callback=self.parse_sitemap, errback=self.on_error, meta={"site": site.name})
             else:
                 yield from self._article_request(site, request.url, "sitemap")
 
@@ -169,6 +169,8 @@ class NewsSpider(SitemapSpider):
 
     def on_error(self, failure: Failure) -> None:
         """Count failed requests (HTTP errors, and network errors after retries); the crawl goes on."""
+        if failure.check(IgnoreRequest) and not failure.check(HttpError):
+            return  # robots.txt and other deliberate refusals: Scrapy counts them (robotstxt/forbidden, …)
         if failure.check(HttpError):
             reason = f"http_{failure.value.response.status}"
         else:

@@ -170,13 +170,14 @@ class StorePipeline:
         """Write the manifest last: its presence says the run's parts are all written."""
         if self.layout is None:
             return
-        stats = self.stats.get_stats()
+        finished = dt.datetime.now(dt.UTC)
+        stats = {"elapsed_time_seconds": (finished - self.layout.started).total_seconds(), **self.stats.get_stats()}
         manifest = {
             "format": MANIFEST_FORMAT,
             "crawl": self.layout.crawl,
             "run_id": self.layout.run_id,
             "started_at": self.layout.started.isoformat(timespec="seconds"),
-            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "finished_at": finished.isoformat(timespec="seconds"),
             "finish_reason": reason,
             "seeds": getattr(spider, "seeds_path", None),
             "records": sum(part["records"] for part in self.parts),

@@ -1,0 +1,40 @@
+"""The end-of-crawl summary names every skip and drop by reason."""
+
+from __future__ import annotations
+
+from pipelines.summary import summarize
+
+
+def test_summary_lists_drops_by_stage_and_reason() -> None:
+    text = summarize(
+        {
+            "finish_reason": "finished",
+            "elapsed_time_seconds": 4.0,
+            "downloader/response_count": 40,
+            "extract/ok": 12,
+            "extract/too_short": 3,
+            "select/off_topic": 2,
+            "dedup/near_duplicate": 1,
+            "dedup/exact": 2,
+            "dedup/self_repeat_paragraphs": 7,
+            "dedup/self_repeat_pages": 2,
+            "crawl/failed/http_404": 1,
+            "robotstxt/forbidden": 5,
+            "store/records": 7,
+            "store/run": "s3://b/p/demo/2026-11-23/run",
+        }
+    )
+    first, *rest = text.splitlines()
+    assert first == (
+        "Crawl summary (finished): 40 pages fetched in 4.0 s, 10.0 pages/s; 12 articles extracted, 7 stored in "
+        "s3://b/p/demo/2026-11-23/run"
+    )
+    assert "  self-repeated paragraphs collapsed: 7 in 2 pages" in rest
+    assert "  skipped while crawling: failed/http_404=1, robotstxt/forbidden=5" in rest
+    assert "  dropped by extraction: too_short=3" in rest
+    assert "  dropped by selection: off_topic=2" in rest
+    assert "  dropped as duplicates: exact=2, near_duplicate=1" in rest
+
+
+def test_quiet_crawl_has_a_one_line_summary() -> None:
+    assert summarize({"finish_reason": "finished"}).count("\n") == 0
