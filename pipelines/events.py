@@ -8,3 +8,7 @@ record_withdrawn = object()
 # Sent by dedup for every copy dropped (or superseded). Receivers: `link`, a dict with kept_id, kept_url,
 # url, reason and, for near duplicates, similarity. The store appends it to the run's duplicates log.
 duplicate_found = object()
+
+# Sent by the store after a run's manifest is written. Arguments: `manifest` (the dict written), `store`
+# (the ObjectStore the run wrote to) and `run_prefix` (the run's key prefix in that store).
+run_stored = object()

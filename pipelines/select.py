@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from crawler.items import Article
+from crawler.stats import count
 from pipelines.drops import Drop
 
 if TYPE_CHECKING:
@@ -59,6 +60,6 @@ class SelectPipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article) and (reason := self.filter.reject_reason(item)):
-            self.stats.inc_value(f"select/{reason}")
+            count(self.stats, f"select/{reason}", item.site)
             raise Drop(f"select/{reason}", item.url)
         return item

@@ -20,6 +20,7 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
 
 from crawler.items import Page
+from crawler.stats import count
 from crawler.pages import binary_kind, decode_html, declared_page_type, is_listing_url
 from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
 from crawler.urls import is_http_url, request_url
@@ -88,7 +89,7 @@ class NewsSpider(SitemapSpider):
         """Sitemaps, sitemap indexes and gzip sitemaps, through SitemapSpider's own parsing."""
         site = self.seeds.site(response.meta["site"])
         requests = list(self._parse_sitemap(response))
-        self._inc("crawl/sitemaps")
+        self._inc("crawl/sitemaps", site.name)
         for request in requests:
             if request.callback == self._parse_sitemap:
                 yield request.replace(callback=self.parse_sitemap, errback=self.on_error, meta={"site": site.name})
@@ -100,7 +101,7 @@ class NewsSpider(SitemapSpider):
         for entry in entries:
             modified = _parse_iso_date(entry.get("lastmod", ""))
             if self.seeds.since and modified and modified < self.seeds.since:
-                self._inc("crawl/skipped/too_old_entry")
+                self._inc("crawl/skipped/too_old_entry")  # per site: sitemap_filter is not told the site
                 continue
             yield entry
 
@@ -109,18 +110,18 @@ class NewsSpider(SitemapSpider):
         site = self.seeds.site(response.meta["site"])
         feed = feedparser.parse(response.body, response_headers={"content-location": response.url})
         if not feed.entries:
-            self._inc("crawl/feed/invalid")
+            self._inc("crawl/feed/invalid", site.name)
             logger.warning("Feed %s has no usable entries (%s)", response.url, feed.get("bozo_exception", "empty"))
             return
-        self._inc("crawl/feeds")
+        self._inc("crawl/feeds", site.name)
         for entry in feed.entries:
             link = entry.get("link")
             if not link or not is_http_url(link):
-                self._inc("crawl/feed/bad_entry")
+                self._inc("crawl/feed/bad_entry", site.name)
                 continue
             published = entry.get("published_parsed") or entry.get("updated_parsed")
             if self.seeds.since and published and dt.date(*published[:3]) < self.seeds.since:
-                self._inc("crawl/skipped/too_old_entry")
+                self._inc("crawl/skipped/too_old_entry", site.name)
                 continue
             yield from self._article_request(site, link, "feed")
 
@@ -129,17 +130,17 @@ class NewsSpider(SitemapSpider):
         site = self.seeds.site(response.meta["site"])
         kind = binary_kind(response.body) if isinstance(response, TextResponse) else "non_text"
         if kind or not isinstance(response, TextResponse):
-            self._inc(f"crawl/skipped/non_html/{kind or 'non_text'}")
+            self._inc(f"crawl/skipped/non_html/{kind or 'non_text'}", site.name)
             return
         if not response.body.strip():
-            self._inc("crawl/skipped/empty")
+            self._inc("crawl/skipped/empty", site.name)
             return
         html, fell_back = decode_html(response.body, response.encoding)
         if fell_back:
-            self._inc("crawl/encoding_fallback")
+            self._inc("crawl/encoding_fallback", site.name)
         selector = response.replace(body=html.encode("utf-8"), encoding="utf-8").selector
         declared = declared_page_type(selector)
-        self._inc(f"crawl/pages/{declared}")
+        self._inc(f"crawl/pages/{declared}", site.name)
         if declared != "listing" and not response.meta.get("start_page") and self._may_be_article(site, response.url):
             yield Page(
                 url=response.url,
@@ -160,7 +161,7 @@ class NewsSpider(SitemapSpider):
     def _article_request(self, site: SiteSeed, url: str, source: str) -> Iterator[Request]:
         url = request_url(url)
         if not (site.owns(url) and self._may_be_article(site, url)):
-            self._inc(f"crawl/skipped/not_article_url/{source}")
+            self._inc(f"crawl/skipped/not_article_url/{source}", site.name)
             return
         yield Request(url, callback=self.parse_page, meta={"site": site.name}, errback=self.on_error)
 
@@ -175,11 +176,11 @@ class NewsSpider(SitemapSpider):
             reason = f"http_{failure.value.response.status}"
         else:
             reason = failure.type.__name__ if failure.type else "unknown"
-        self._inc(f"crawl/failed/{reason}")
+        self._inc(f"crawl/failed/{reason}", failure.request.meta.get("site") if hasattr(failure, "request") else None)
         logger.info("Skipped %s: %s", getattr(failure, "request", "?"), reason)
 
-    def _inc(self, key: str) -> None:
-        self.crawler.stats.inc_value(key)
+    def _inc(self, key: str, site: str | None = None) -> None:
+        count(self.crawler.stats, key, site)
 
 
 def _parse_iso_date(value: str) -> dt.date | None:

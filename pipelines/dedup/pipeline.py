@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article
+from crawler.stats import count
 from crawler.urls import url_key
 from pipelines import events
 from pipelines.dedup.core import (
@@ -125,10 +126,10 @@ class DedupPipeline:
             item.duplicates = [*old.duplicates, self._link(old.url, match)]
             self._keep(item, doc, keys, shingles, signature)
             self._announce(item.id, item.url, old.url, match)
-            self.stats.inc_value("dedup/superseded")
+            count(self.stats, "dedup/superseded", old.site)
             return item
         self._link_copy(match, item.url)
-        self.stats.inc_value(f"dedup/{match.reason}")
+        count(self.stats, f"dedup/{match.reason}", item.site)
         raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
 
     def _collapse(self, item: Article) -> None:
@@ -138,13 +139,13 @@ class DedupPipeline:
             item.text = "\n".join(kept)
             item.word_count = len(words(item.text))
             item.id = content_id(item.text)
-            self.stats.inc_value("dedup/self_repeat_paragraphs", dropped)
-            self.stats.inc_value("dedup/self_repeat_pages")
+            count(self.stats, "dedup/self_repeat_paragraphs", item.site, dropped)
+            count(self.stats, "dedup/self_repeat_pages", item.site)
 
     def _keep(self, item: Article, doc: DocInfo, keys: list[str], shingles: Any, signature: Any) -> None:
         self.index.add(doc, keys, shingles, signature)
         self.kept[item.id] = item
-        self.stats.inc_value("dedup/kept")
+        count(self.stats, "dedup/kept", item.site)
 
     @staticmethod
     def _prefer(new: DocInfo, kept: DocInfo) -> bool:

@@ -48,9 +48,11 @@ _LONE_DATE_RE = re.compile(
 )
 
 
-def clean_paragraphs(paragraphs: Iterable[str], title: str | None = None, language: str | None = None) -> list[str]:
+def clean_paragraphs(
+    paragraphs: Iterable[str], title: str | None = None, language: str | None = None, author: str | None = None
+) -> list[str]:
     """Drop boilerplate paragraphs and a leading copy of the title; keep order and wording of the rest."""
-    del language  # the rules below cover English and French together
+    del language, author
     kept = [p.strip() for p in paragraphs if p.strip()]
     if kept and title and _same(kept[0], title):
         kept = kept[1:]

@@ -12,6 +12,7 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
+from trafilatura.settings import Document
 from trafilatura.utils import load_html
 
 from crawler.items import Article, Page
@@ -21,12 +22,21 @@ from pipelines.text import content_id, words
 
 __all__ = ["ExtractionOptions", "NotAnArticle", "extract_article"]
 
+# Options of every trafilatura call: comment threads are never article text, tables are, and paragraphs
+# repeated inside a page stay (collapsing repeats is the dedup stage's job, with its own rule).
+_TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False, "fast": True}
+
 
 @dataclass(frozen=True, slots=True)
 class ExtractionOptions:
-    """Settings EXTRACT_MIN_WORDS and EXTRACT_FAVOR_PRECISION."""
+    """Settings EXTRACT_MIN_WORDS, EXTRACT_MIN_WORDS_DECLARED and EXTRACT_FAVOR_PRECISION.
+
+    `min_words` applies to pages that do not declare themselves articles; a declared article may be a short
+    news brief, so it only needs `min_words_declared`.
+    """
 
     min_words: int = 80
+    min_words_declared: int = 40
     favor_precision: bool = True
 
 
@@ -45,21 +55,15 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         raise NotAnArticle("empty", "unparsable HTML")
     canonical = _canonical_url(tree, page.url)
     declared_language = _declared_language(tree)
-    doc = trafilatura.bare_extraction(
-        tree,
-        url=page.url,
-        with_metadata=True,
-        include_comments=False,
-        include_tables=True,
-        favor_precision=options.favor_precision,
-        deduplicate=False,
-    )
+    doc = _extract(tree, page.url, options)
     if doc is None or not (doc.text or "").strip():
         raise NotAnArticle("empty")
-    paragraphs = clean_paragraphs(doc.text.split("\n"), title=doc.title, language=doc.language or declared_language)
+    language = doc.language or declared_language
+    paragraphs = clean_paragraphs(doc.text.split("\n"), title=doc.title, language=language, author=doc.author)
     text = "\n".join(paragraphs)
     word_count = len(words(text))
-    if word_count < options.min_words:
+    floor = options.min_words_declared if page.declared_type == "article" else options.min_words
+    if word_count < floor:
         raise NotAnArticle("too_short", f"{word_count} words")
     if page.declared_type != "article" and not doc.date:
         # Undeclared pages must at least look like news (dated) to pass: legal, contact and about pages do not.
@@ -72,13 +76,36 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         title=doc.title or None,
         author=doc.author or None,
         published=doc.date or None,
-        language=doc.language or declared_language,
+        language=language,
         description=doc.description or None,
         tags=_tags(doc.tags, doc.categories),
         text=text,
         word_count=word_count,
         fetched_at=page.fetched_at,
     )
+
+
+def _extract(tree: HtmlElement, url: str, options: ExtractionOptions) -> Document | None:
+    """trafilatura's text and metadata, in precision mode with a recall-mode recovery.
+
+    Precision mode keeps sidebars and teasers out but now and then drops a whole body (an unusual container,
+    a body split in blocks). So a short precision result, under twice `min_words`, is checked against recall
+    mode, which replaces it when it finds at least twice as many words. Fast mode (no readability/jusText
+    fallback) keeps extraction near plain trafilatura's speed; the recovery covers what the fallbacks would.
+    """
+    doc = trafilatura.bare_extraction(
+        tree, url=url, with_metadata=True, favor_precision=options.favor_precision, **_TRAFILATURA
+    )
+    found = len(words(doc.text or "")) if doc else 0
+    if not options.favor_precision or found >= 2 * options.min_words:
+        return doc
+    recall = trafilatura.bare_extraction(tree, url=url, with_metadata=doc is None, favor_recall=True, **_TRAFILATURA)
+    if recall is None or len(words(recall.text or "")) < 2 * max(found, 1):
+        return doc
+    if doc is None:
+        return recall
+    doc.text = recall.text
+    return doc
 
 
 def _canonical_url(tree: HtmlElement, url: str) -> str:

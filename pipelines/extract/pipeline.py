@@ -11,6 +11,7 @@ from concurrent.futures.process import BrokenProcessPool
 from typing import TYPE_CHECKING, Any, Self
 
 from crawler.items import Article, Page
+from crawler.stats import count
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 
@@ -65,19 +66,19 @@ class ExtractPipeline:
                 loop.run_in_executor(self._pool, extract_article, item, self.options), self.timeout
             )
         except NotAnArticle as exc:
-            raise self._drop(exc.reason, item.url, str(exc)) from None
+            raise self._drop(exc.reason, item, str(exc)) from None
         except TimeoutError:
-            raise self._drop("timeout", item.url, f"over {self.timeout:g} s") from None
+            raise self._drop("timeout", item, f"over {self.timeout:g} s") from None
         except BrokenProcessPool:
             logger.error("An extraction worker died on %s; restarting the pool", item.url)
             self._pool = self._new_pool()
-            raise self._drop("worker_died", item.url) from None
+            raise self._drop("worker_died", item) from None
         except Exception as exc:  # a trafilatura bug on one page must not stop the crawl
             logger.exception("Extraction failed on %s", item.url)
-            raise self._drop("error", item.url, repr(exc)) from None
-        self.stats.inc_value("extract/ok")
+            raise self._drop("error", item, repr(exc)) from None
+        count(self.stats, "extract/ok", item.site)
         return article
 
-    def _drop(self, reason: str, url: str, detail: str = "") -> Drop:
-        self.stats.inc_value(f"extract/{reason}")
-        return Drop(f"extract/{reason}", f"{url}: {detail or reason}")
+    def _drop(self, reason: str, page: Page, detail: str = "") -> Drop:
+        count(self.stats, f"extract/{reason}", page.site)
+        return Drop(f"extract/{reason}", f"{page.url}: {detail or reason}")

@@ -14,6 +14,7 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from crawler.items import Article
+from crawler.stats import count
 from pipelines import events
 from pipelines.store.core import FinishedPart, ObjectStore, PartWriter, RunLayout, S3Options, StorageError, open_store
 
@@ -124,21 +125,23 @@ class StorePipeline:
         for record in records:
             self.writer.add(dataclasses.asdict(record))
         part = self.writer.finish()
-        if part:
-            await self._write_part(part)
+        if part and await self._write_part(part):
+            for record in records:
+                count(self.stats, "store/records", record.site)
 
-    async def _write_part(self, part: FinishedPart) -> None:
+    async def _write_part(self, part: FinishedPart) -> bool:
+        """Write one part; False when storage refused it and it was spooled instead."""
         assert self.layout is not None
         key = self.layout.part_key(part)
         try:
             await asyncio.to_thread(self.store.put, key, part.data, "application/gzip")
         except Exception as exc:
             self.failed.append(self._spool(key, part, exc))
-            return
+            return False
         self.parts.append(part.manifest_entry(key))
         self.stats.inc_value("store/parts")
-        self.stats.inc_value("store/records", part.records)
         self.stats.inc_value("store/bytes", len(part.data))
+        return True
 
     def _spool(self, key: str, part: FinishedPart, exc: Exception) -> dict[str, Any]:
         """Keep a part that could not be written on local disk, so no record is lost, and say so loudly."""
@@ -192,3 +195,7 @@ class StorePipeline:
             await asyncio.to_thread(self.store.put, self.layout.manifest_key, data, "application/json")
         except Exception as exc:
             self._spool(self.layout.manifest_key, FinishedPart("manifest.json", data, 0, ""), exc)
+            return
+        await self.crawler.signals.send_catch_log_async(
+            signal=events.run_stored, manifest=manifest, store=self.store, run_prefix=self.layout.run_prefix
+        )
