@@ -67,3 +67,4 @@ S3_ENDPOINT_URL = os.environ.get("S3_ENDPOINT_URL")  # else AWS_ENDPOINT_URL_S3 
 S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "auto")  # "path" for most S3-compatible servers
 S3_CHECKSUM = os.environ.get("S3_CHECKSUM", "when_required")  # boto3's request_checksum_calculation
 STORE_SPOOL_DIR = ".newsdedup-spool"  # parts that could not be written wait here
+STORE_RECOVER_AFTER = 6 * 3600  # seconds: a run this old with parts and no manifest was killed; the next run lists it

@@ -12,3 +12,7 @@ duplicate_found = object()
 # Sent by the store after a run's manifest is written. Arguments: `manifest` (the dict written), `store`
 # (the ObjectStore the run wrote to) and `run_prefix` (the run's key prefix in that store).
 run_stored = object()
+
+# Sent by the store when a part is written or spooled (its records are then safe). Arguments: `ids`, the
+# record ids it holds. Dedup uses it to persist only records that really landed.
+records_stored = object()

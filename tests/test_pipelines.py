@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import logging
 import json
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ class TopicSpider(Spider):
 
 def make_crawler(output: Path, **overrides: Any):  # noqa: ANN201
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
-    settings.update(OUTPUT_URI=str(output), **overrides)
+    settings.update(OUTPUT_URI=str(output), STORE_SPOOL_DIR=str(output / ".spool"))
+    settings.update(overrides)
     crawler = get_crawler(TopicSpider, settings)
     crawler.spider = crawler._create_spider()
     return crawler
@@ -42,15 +44,17 @@ def article(url: str, text: str, published: str, canonical: str | None = None) -
 
 
 class Run:
-    """One crawl run's dedup and store stages, fed by hand."""
+    """One crawl run's dedup and store stages, fed by hand; `settings` override the project's."""
 
-    def __init__(self, output: Path) -> None:
-        self.crawler = make_crawler(output)
+    def __init__(self, output: Path, **settings: Any) -> None:
+        self.crawler = make_crawler(output, **settings)
         self.dedup = DedupPipeline.from_crawler(self.crawler)
         self.store = StorePipeline.from_crawler(self.crawler)
         self.dropped: list[str] = []
+        self.log = _Recorder()
 
     async def __aenter__(self) -> Run:
+        logging.getLogger("pipelines").addHandler(self.log)
         await self.store.open_spider()
         await self.dedup.open_spider()
         return self
@@ -63,12 +67,27 @@ class Run:
                 self.dropped.append(drop.reason)
 
     async def __aexit__(self, *exc: object) -> None:
-        await self.dedup.close_spider()
-        await self.store.close_spider()
-        await self.store.spider_closed(self.crawler.spider, "finished")
+        try:
+            await self.dedup.close_spider()
+            await self.store.close_spider()
+            await self.store.spider_closed(self.crawler.spider, "finished")
+        finally:
+            logging.getLogger("pipelines").removeHandler(self.log)
 
     def stat(self, key: str) -> Any:
         return self.crawler.stats.get_value(key)
+
+    def log_text(self) -> str:
+        return "\n".join(self.log.messages)
+
+
+class _Recorder(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
 
 
 def stored(output: Path) -> list[dict[str, Any]]:

@@ -103,9 +103,14 @@ class DedupPipeline:
         logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
 
     async def close_spider(self) -> None:
-        if self.state_store is not None:
-            await asyncio.to_thread(self.state_store.put, self._state_key, self.index.to_bytes(), "application/x-npz")
         self.stats.set_value("dedup/index_docs", len(self.index.docs))
+        if self.state_store is None:
+            return
+        try:
+            await asyncio.to_thread(self.state_store.put, self._state_key, self.index.to_bytes(), "application/x-npz")
+        except Exception as exc:  # the next run rebuilds what is missing from the stored parts
+            self.stats.inc_value("dedup/state_not_saved")
+            logger.error("Dedup state not saved to %s/%s: %s", self.state_store.uri, self._state_key, exc)
 
     def process_item(self, item: Any) -> Any:
         if not isinstance(item, Article):

@@ -15,7 +15,8 @@ import json
 import os
 import secrets
 import tempfile
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -24,9 +25,11 @@ __all__ = [
     "FinishedPart",
     "LocalStore",
     "ObjectStore",
-    "PartWriter",
+    "encode_part",
+    "part_name",
     "RunLayout",
     "S3Store",
+    "Spool",
     "StorageError",
     "open_store",
 ]
@@ -208,41 +211,20 @@ class FinishedPart:
         return {"key": key, "records": self.records, "bytes": len(self.data), "sha256": self.sha256}
 
 
-@dataclass
-class PartWriter:
-    """Accumulates records into gzip JSON Lines parts of at most `max_records` records or `max_bytes` of JSON."""
+def encode_part(name: str, records: Iterable[dict[str, Any]]) -> FinishedPart:
+    """Records as one gzip JSON Lines object; the same records always give the same bytes (mtime=0)."""
+    buffer = io.BytesIO()
+    count = 0
+    with gzip.GzipFile(fileobj=buffer, mode="wb", mtime=0) as handle:
+        for record in records:
+            handle.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n")
+            count += 1
+    data = buffer.getvalue()
+    return FinishedPart(name, data, count, hashlib.sha256(data).hexdigest())
 
-    max_records: int = 1000
-    max_bytes: int = 8 * 1024 * 1024
-    _index: int = 0
-    _buffer: io.BytesIO = field(default_factory=io.BytesIO)
-    _gzip: gzip.GzipFile | None = None
-    _records: int = 0
-    _raw_bytes: int = 0
 
-    def add(self, record: dict[str, Any]) -> FinishedPart | None:
-        """Add one record; returns the finished part when this record filled it."""
-        line = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode("utf-8") + b"\n"
-        if self._gzip is None:
-            # mtime=0: the same records give the same bytes, so checksums are reproducible.
-            self._gzip = gzip.GzipFile(fileobj=self._buffer, mode="wb", mtime=0)
-        self._gzip.write(line)
-        self._records += 1
-        self._raw_bytes += len(line)
-        if self._records >= self.max_records or self._raw_bytes >= self.max_bytes:
-            return self.finish()
-        return None
-
-    def finish(self) -> FinishedPart | None:
-        """Close the current part (None when it is empty) and start the next one."""
-        if self._gzip is None:
-            return None
-        self._gzip.close()
-        data = self._buffer.getvalue()
-        part = FinishedPart(f"part-{self._index:05d}.jsonl.gz", data, self._records, hashlib.sha256(data).hexdigest())
-        self._index += 1
-        self._buffer, self._gzip, self._records, self._raw_bytes = io.BytesIO(), None, 0, 0
-        return part
+def part_name(index: int) -> str:
+    return f"part-{index:05d}.jsonl.gz"
 
 
 @dataclass(frozen=True)
@@ -277,3 +259,101 @@ class RunLayout:
     def state_prefix(self) -> str:
         """Where state shared by all runs of this crawl lives (dedup index, …)."""
         return f"{self.crawl}/_state"
+
+
+class Spool:
+    """Objects that storage refused, kept on local disk under their keys until they can be written.
+
+    One spool directory per output URI, so a spool is only ever drained into the store it was meant for.
+    Parts drain before manifests: a manifest never names a part that is not stored yet.
+    """
+
+    def __init__(self, root: str | Path, store_uri: str) -> None:
+        self.dir = Path(root) / hashlib.sha256(store_uri.encode()).hexdigest()[:16]
+        self.store_uri = store_uri
+
+    def keep(self, key: str, data: bytes) -> Path:
+        """Write `key` to the spool whole (raises OSError, e.g. disk full, without leaving half a file)."""
+        (self.dir / "uri").parent.mkdir(parents=True, exist_ok=True)
+        (self.dir / "uri").write_text(self.store_uri)
+        LocalStore(self.dir / "objects").put(key, data, "")
+        return self.dir / "objects" / key
+
+    def keys(self) -> list[str]:
+        keys = LocalStore(self.dir / "objects").list("")
+        return sorted(keys, key=lambda key: (key.endswith("manifest.json"), key))
+
+    def drain(self, store: ObjectStore, on_manifest: Any = None) -> list[str]:
+        """Write every spooled object to `store`, oldest run first; stops at the first failure (raises).
+
+        `on_manifest(data) -> data` may rewrite a spooled manifest before it is written.
+        """
+        objects = LocalStore(self.dir / "objects")
+        written = []
+        for key in self.keys():
+            data = objects.get(key)
+            assert data is not None
+            if key.endswith("manifest.json") and on_manifest is not None:
+                data = on_manifest(data)
+            store.put(key, data, "application/json" if key.endswith(".json") else "application/gzip")
+            (objects.root / key).unlink()
+            written.append(key)
+        return written
+
+
+MANIFEST_FORMAT = "newsdedup-manifest/1"
+
+
+def runs_in(keys: list[str]) -> dict[str, list[str]]:
+    """Group object keys by run prefix (`<crawl>/<date>/<run id>`), leaving out `_state/` and the like."""
+    runs: dict[str, list[str]] = {}
+    for key in keys:
+        parts = key.split("/")
+        if len(parts) == 4 and not parts[1].startswith("_"):
+            runs.setdefault("/".join(parts[:3]), []).append(parts[3])
+    return runs
+
+
+def run_started(run_prefix: str) -> dt.datetime | None:
+    """When a run started, from its id (`20261123T083000Z-…`); None for a prefix that is not a run."""
+    try:
+        return dt.datetime.strptime(run_prefix.rsplit("/", 1)[-1].split("-", 1)[0], "%Y%m%dT%H%M%SZ").replace(
+            tzinfo=dt.UTC
+        )
+    except ValueError:
+        return None
+
+
+def interrupted_runs(store: ObjectStore, crawl: str, started_before: dt.datetime) -> list[str]:
+    """Runs of `crawl` with parts but no manifest, started before `started_before` (killed, not running)."""
+    return sorted(
+        prefix
+        for prefix, names in runs_in(store.list(f"{crawl}/")).items()
+        if "manifest.json" not in names
+        and any(name.startswith("part-") for name in names)
+        and (started := run_started(prefix)) is not None
+        and started < started_before
+    )
+
+
+def recovered_manifest(store: ObjectStore, run_prefix: str, recovered_by: str) -> dict[str, Any]:
+    """A manifest for an interrupted run, from the parts it did write (each part is whole or absent)."""
+    names = runs_in(store.list(f"{run_prefix}/")).get(run_prefix, [])
+    parts = []
+    for name in sorted(n for n in names if n.startswith("part-")):
+        key = f"{run_prefix}/{name}"
+        data = store.get(key) or b""
+        records = len(gzip.decompress(data).splitlines())
+        parts.append({"key": key, "records": records, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+    crawl, _, run_id = run_prefix.split("/")
+    return {
+        "format": MANIFEST_FORMAT,
+        "crawl": crawl,
+        "run_id": run_id,
+        "finish_reason": "interrupted",
+        "recovered_by": recovered_by,
+        "records": sum(part["records"] for part in parts),
+        "parts": parts,
+        "failed_parts": [],
+        "duplicates_log": f"{run_prefix}/duplicates.jsonl.gz" if "duplicates.jsonl.gz" in names else None,
+    }
