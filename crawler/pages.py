@@ -10,8 +10,9 @@ from typing import Any
 
 from courlan import is_navigation_page, is_not_crawlable
 from parsel import Selector
+from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["binary_kind", "decode_html", "declared_page_type", "is_listing_url"]
+__all__ = ["binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url"]
 
 # schema.org types whose pages are articles, and types whose pages are not.
 ARTICLE_TYPES = frozenset(
@@ -56,16 +57,23 @@ def binary_kind(body: bytes) -> str | None:
     return None
 
 
+def declared_encoding(body: bytes, content_type: str | None) -> str | None:
+    """The encoding the page itself declares (BOM, HTTP header, then <meta>), or None: never a guess."""
+    bom, _ = read_bom(body)
+    return bom or http_content_type_encoding(content_type) or html_body_declared_encoding(body[:4096])
+
+
 def decode_html(body: bytes, declared: str | None) -> tuple[str, bool]:
     """Decode a page; returns (text, fell_back).
 
     The declared charset wins when the bytes agree with it. Pages that lie (windows-1252 bytes labelled
-    UTF-8) are common, so a strict failure falls back to UTF-8, then windows-1252 (what browsers assume
-    for Western pages, per the HTML standard), and only then to a lossy decode.
+    UTF-8) or say nothing are common, so a strict failure or no declaration falls back to UTF-8, then
+    windows-1252 (what browsers assume for Western pages, per the HTML standard), and only then to a lossy
+    decode. `fell_back` is True when the declared charset was missing or wrong.
     """
-    candidates = [declared] if declared else []
-    candidates += ["utf-8", "cp1252"]
-    for index, encoding in enumerate(candidates):
+    for index, encoding in enumerate([declared, "utf-8", "cp1252"]):
+        if encoding is None:
+            continue
         try:
             return body.decode(encoding), index > 0
         except (UnicodeDecodeError, LookupError):

@@ -24,6 +24,10 @@ RETRY_TIMES = 2
 REDIRECT_MAX_TIMES = 5
 DEPTH_LIMIT = 3  # start page -> listing page -> article; sitemap index -> sitemap -> article
 COOKIES_ENABLED = False
+# Only http(s): a hostile page must not make the crawler read local files or other schemes.
+DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PublicAddressesOnly": 50}
+BLOCK_PRIVATE_ADDRESSES = True  # refuse loopback, private and link-local hosts (cloud metadata, intranet)
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

@@ -24,7 +24,8 @@ TOPIC = ["OpenAI", "Altman", "Musk", "ChatGPT"]
 def crawl(seeds: Path, output: Path, *settings: str) -> int:
     """Run `scrapy crawl news` on `seeds` into `output`; returns its exit code."""
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", "-s", f"OUTPUT_URI={output}"]
-    command += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0"]
+    # A local site: no politeness delays, and loopback hosts allowed.
+    command += ["-s", "AUTOTHROTTLE_ENABLED=False", "-s", "DOWNLOAD_DELAY=0", "-s", "BLOCK_PRIVATE_ADDRESSES=False"]
     for setting in settings:
         command += ["-s", setting]
     return subprocess.run(command, cwd=ROOT, check=False).returncode

@@ -67,7 +67,8 @@ class CrawlResult:
 
 def crawl(seeds: Path, output: str | Path, *settings: str, env: dict[str, str] | None = None) -> CrawlResult:
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", "-s", f"OUTPUT_URI={output}"]
-    for setting in ("AUTOTHROTTLE_ENABLED=False", "EXTRACT_WORKERS=2", "LOG_LEVEL=INFO", *settings):
+    defaults = ("AUTOTHROTTLE_ENABLED=False", "BLOCK_PRIVATE_ADDRESSES=False", "EXTRACT_WORKERS=2", "LOG_LEVEL=INFO")
+    for setting in (*defaults, *settings):
         command += ["-s", setting]
     result = subprocess.run(
         command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}, check=False

@@ -2,22 +2,29 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+import json
 import random
+import re
 
 import numpy as np
 import pytest
+from datasketch import MinHash
 
 from pipelines.dedup.core import (
+    STATE_FORMAT,
     DedupConfig,
     DocInfo,
     NearDupIndex,
     StateFormatError,
+    _word_spans,
     collapse_repeats,
     exact_jaccard,
     preference_key,
     shingle_hashes,
 )
+from pipelines.text import words
 
 
 def paragraphs(text: str) -> list[str]:
@@ -64,6 +71,92 @@ def test_near_exact_repeats_count() -> None:
 def test_collapse_is_deterministic() -> None:
     paras = ["alpha beta gamma delta epsilon zeta eta", "x", "alpha beta gamma delta epsilon zeta eta", "x"]
     assert collapse_repeats(paras) == collapse_repeats(list(paras)) == (paras[:2], 2)
+
+
+# -- shingling -----------------------------------------------------------------------------------
+
+TRICKY = (
+    "L’État, c’est moi ! « Déjà-vu » — ﬁnancement: Straße STRASSE straße\u00a0e\u0301te ＡＢＣ１２３ "
+    "snake_case __init__ x² ½ ٣٤ 中文字符 𝐁𝐨𝐥𝐝 😀emoji😀 \U00020000x tab\there\nnew line \ud800lone "
+    "i\u0307stanbul ǅungla ΣΊΣΥΦΟΣ ﬀ ‐hyphen‑ _ __"
+)
+
+
+def spanned_words(text: str) -> list[str]:
+    points, starts, ends = _word_spans(text)
+    return ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)]
+
+
+def test_words_found_by_array_operations_are_exactly_pipelines_text_words(sample_texts: list[str]) -> None:
+    for text in [*sample_texts, TRICKY, "", "   ", "...", "one", "_"]:
+        assert spanned_words(text) == words(text)
+
+
+def test_word_characters_match_the_regex_on_random_code_points_of_every_plane() -> None:
+    rng = random.Random(5)
+    points = [rng.randrange(0x110000) for _ in range(20_000)] + list(range(0x2000))
+    rng.shuffle(points)
+    separators = [" ", "", "", ",", "\n"]
+    text = "".join(chr(p) + rng.choice(separators) for p in points)
+    assert spanned_words(text) == words(text)
+
+
+def test_shingles_depend_only_on_the_words(sample_texts: list[str]) -> None:
+    for text in [*sample_texts, TRICKY]:
+        assert np.array_equal(shingle_hashes(text), shingle_hashes(" ".join(words(text))))
+    assert np.array_equal(shingle_hashes("Hello, WORLD! It's “fine” – really."), shingle_hashes("hello world it s fine really"))
+
+
+def test_shingles_are_the_distinct_word_5_grams() -> None:
+    text = "a b c d e f a b c d e f g"  # grams: abcde bcdef cdefa defab efabc fabcd abcde(again) bcdef(again) cdefg
+    assert shingle_hashes(text).size == 7
+    assert np.array_equal(shingle_hashes("a b c d e f"), np.intersect1d(shingle_hashes(text), shingle_hashes("a b c d e f")))
+    assert not np.array_equal(shingle_hashes("a b c d e"), shingle_hashes("e d c b a"))  # order matters
+    assert not np.array_equal(shingle_hashes("ab c d e f"), shingle_hashes("a bc d e f"))  # so do word boundaries
+    assert shingle_hashes("three short words").size == 1 and shingle_hashes("").size == 1
+
+
+def test_shingles_are_sorted_unique_uint32_and_do_not_depend_on_position(sample_texts: list[str]) -> None:
+    text = sample_texts[3]
+    hashes = shingle_hashes(text)
+    assert hashes.dtype == np.uint32 and np.all(hashes[1:] > hashes[:-1])
+    long_text = " ".join(f"filler{i}" for i in range(12_000)) + " " + text  # > the cached power tables
+    assert np.isin(hashes, shingle_hashes(long_text)).all()
+
+
+def test_shingle_hashes_are_stable_across_versions() -> None:
+    # Shingle sets are persisted in the dedup state: changing these values requires a STATE_FORMAT bump.
+    assert STATE_FORMAT == "newsdedup-dedup-state/2"
+    assert shingle_hashes("The quick brown fox jumps over the lazy dog").tolist() == [
+        47885079, 780437362, 1228096590, 2284101951, 2861736343,
+    ]  # fmt: skip
+
+
+def test_exact_jaccard_is_set_jaccard() -> None:
+    rng = np.random.default_rng(3)
+    for size_a, size_b in [(0, 0), (0, 5), (1, 1), (50, 400), (700, 650)]:
+        a = np.unique(rng.integers(0, 1000, size_a).astype(np.uint32))
+        b = np.unique(rng.integers(0, 1000, size_b).astype(np.uint32))
+        union = set(a.tolist()) | set(b.tolist())
+        expected = len(set(a.tolist()) & set(b.tolist())) / len(union) if union else 1.0
+        assert exact_jaccard(a, b) == pytest.approx(expected) == exact_jaccard(b, a)
+
+
+# -- signatures -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("num_perm", "seed"), [(128, 1), (64, 3)])
+def test_signature_is_exactly_datasketch_update_batch(sample_texts: list[str], num_perm: int, seed: int) -> None:
+    index = NearDupIndex(DedupConfig(num_perm=num_perm, seed=seed, bands=num_perm // 8))
+    rng = np.random.default_rng(seed)
+    inputs = [shingle_hashes(t) for t in sample_texts] + [
+        np.unique(rng.integers(0, 2**32, size, dtype=np.uint64).astype(np.uint32)) for size in (0, 1, 2, 9000, 20_000)
+    ]
+    inputs.append(np.array([0, 1, 2**32 - 1], dtype=np.uint32))
+    for shingles in inputs:
+        reference = MinHash(num_perm=num_perm, seed=seed, hashfunc=int, scheme="affine32")
+        reference.update_batch(shingles.tolist())
+        assert np.array_equal(index.signature(shingles), reference.hashvalues)
 
 
 # -- near-duplicates ------------------------------------------------------------------------------
@@ -196,6 +289,11 @@ def test_state_round_trips_and_keeps_finding_copies(sample_texts: list[str]) -> 
 def test_state_of_another_format_or_config_is_refused(sample_texts: list[str]) -> None:
     index = make_index()
     add(index, "a", sample_texts[0])
+    older = io.BytesIO()
+    header = {"format": "newsdedup-dedup-state/1", "config": DedupConfig().__dict__}
+    np.savez_compressed(older, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
+    with pytest.raises(StateFormatError, match=re.escape("format 'newsdedup-dedup-state/1'")):
+        NearDupIndex.from_bytes(older.getvalue(), DedupConfig())
     with pytest.raises(StateFormatError, match="built with"):
         NearDupIndex.from_bytes(index.to_bytes(), DedupConfig(num_perm=64, bands=16))
     with pytest.raises(StateFormatError, match="unreadable"):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import zlib
 from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Self
 
@@ -20,8 +21,9 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
 
 from crawler.items import Page
+from crawler.middlewares import Refused
 from crawler.stats import count
-from crawler.pages import binary_kind, decode_html, declared_page_type, is_listing_url
+from crawler.pages import binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
 from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
 from crawler.urls import is_http_url, request_url
 
@@ -88,7 +90,14 @@ class NewsSpider(SitemapSpider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Sitemaps, sitemap indexes and gzip sitemaps, through SitemapSpider's own parsing."""
         site = self.seeds.site(response.meta["site"])
-        requests = list(self._parse_sitemap(response))
+        try:
+            requests = list(self._parse_sitemap(response))
+        except (OSError, EOFError, zlib.error, ValueError) as exc:  # corrupt gzip, truncated body
+            requests = []
+            logger.warning("Ignoring broken sitemap %s: %s", response.url, exc)
+        if not requests:
+            self._inc("crawl/sitemap/invalid_or_empty", site.name)
+            return
         self._inc("crawl/sitemaps", site.name)
         for request in requests:
             if request.callback == self._parse_sitemap:
@@ -135,7 +144,9 @@ class NewsSpider(SitemapSpider):
         if not response.body.strip():
             self._inc("crawl/skipped/empty", site.name)
             return
-        html, fell_back = decode_html(response.body, response.encoding)
+        html, fell_back = decode_html(
+            response.body, declared_encoding(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+        )
         if fell_back:
             self._inc("crawl/encoding_fallback", site.name)
         selector = response.replace(body=html.encode("utf-8"), encoding="utf-8").selector
@@ -170,10 +181,12 @@ class NewsSpider(SitemapSpider):
 
     def on_error(self, failure: Failure) -> None:
         """Count failed requests (HTTP errors, and network errors after retries); the crawl goes on."""
-        if failure.check(IgnoreRequest) and not failure.check(HttpError):
-            return  # robots.txt and other deliberate refusals: Scrapy counts them (robotstxt/forbidden, …)
+        if failure.check(Refused) or "robots.txt" in str(failure.value):
+            return  # counted where refused (crawl/skipped/*, robotstxt/forbidden)
         if failure.check(HttpError):
             reason = f"http_{failure.value.response.status}"
+        elif failure.check(IgnoreRequest):
+            reason = _IGNORED.get(str(failure.value).split(" ", 1)[0], "ignored")
         else:
             reason = failure.type.__name__ if failure.type else "unknown"
         self._inc(f"crawl/failed/{reason}", failure.request.meta.get("site") if hasattr(failure, "request") else None)
@@ -181,6 +194,10 @@ class NewsSpider(SitemapSpider):
 
     def _inc(self, key: str, site: str | None = None) -> None:
         count(self.crawler.stats, key, site)
+
+
+# Why Scrapy ignored a request, from the first word of its message.
+_IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
 
 
 def _parse_iso_date(value: str) -> dt.date | None:

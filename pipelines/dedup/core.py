@@ -8,17 +8,18 @@ scheduled runs resume from the state stored beside their output.
 from __future__ import annotations
 
 import difflib
+import functools
 import io
 import json
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import xxhash
-from datasketch import MinHash, MinHashLSH
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from pipelines.text import normalize, words
+from pipelines.text import words
 
 __all__ = [
     "DedupConfig",
@@ -31,7 +32,8 @@ __all__ = [
     "shingle_hashes",
 ]
 
-STATE_FORMAT = "newsdedup-dedup-state/1"
+# 2: shingle hashes computed from code points (vectorized); signatures are recomputed on load, not stored.
+STATE_FORMAT = "newsdedup-dedup-state/2"
 
 
 # -- self-repeated copies inside one page -------------------------------------------------------------
@@ -78,24 +80,116 @@ def _similar(a: list[str], b: list[str], threshold: float) -> bool:
 
 # -- shingling ---------------------------------------------------------------------------------------
 
+# Word and shingle hashes are polynomial (Rabin-Karp) hashes mod 2^64 computed with prefix sums, so a text is
+# hashed in a fixed number of numpy passes whatever its length, with no Python loop per word or shingle.
+_U64 = np.uint64
+_CHAR_BASE = _U64(0x9E3779B97F4A7C15)  # odd, hence invertible mod 2^64
+_CHAR_BASE_INVERSE = _U64(pow(int(_CHAR_BASE), -1, 1 << 64))
+_WORD_BASE = _U64(0xD6E8FEB86659FD93)
+_CACHED_POWERS = 1 << 16  # code points; longer texts compute their own tables
+
+
+def _power_table(base: np.uint64, n: int) -> np.ndarray:
+    """base^i mod 2^64 for i < n (uint64 arithmetic wraps, which is the modulo)."""
+    table = np.full(n, base, dtype=np.uint64)
+    table[:1] = 1
+    return np.cumprod(table, out=table)
+
+
+_POWERS = _power_table(_CHAR_BASE, _CACHED_POWERS)
+_INVERSE_POWERS = _power_table(_CHAR_BASE_INVERSE, _CACHED_POWERS)
+
+
+def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
+    if n <= _CACHED_POWERS:
+        return _POWERS[:n], _INVERSE_POWERS[:n]
+    return _power_table(_CHAR_BASE, n), _power_table(_CHAR_BASE_INVERSE, n)
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finalizer, in place: a bijection that spreads every input bit over the output."""
+    h ^= h >> _U64(33)
+    h *= _U64(0xFF51AFD7ED558CCD)
+    h ^= h >> _U64(33)
+    h *= _U64(0xC4CEB9FE1A85EC53)
+    h ^= h >> _U64(33)
+    return h
+
+
+@functools.cache
+def _word_char_table() -> np.ndarray:
+    """For each BMP code point, whether `\\w` matches it: in str patterns, alphanumeric or underscore."""
+    return np.array([chr(c).isalnum() or c == 0x5F for c in range(0x10000)], dtype=bool)
+
+
+def _word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The code points of `text` normalized as `pipelines.text.words` does, and the [start, end) of each word.
+
+    The same words as `words(text)` (tests compare them), found with array operations rather than the regex,
+    which costs more than all the hashing after it.
+    """
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    points = np.frombuffer(folded.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    is_word = _word_char_table().take(points, mode="clip")
+    astral = np.flatnonzero(points > 0xFFFF)
+    if astral.size:
+        is_word[astral] = [chr(c).isalnum() for c in points[astral].tolist()]
+    padded = np.zeros(points.size + 2, dtype=bool)
+    padded[1:-1] = is_word
+    edges = np.flatnonzero(padded[1:] != padded[:-1])
+    return points, edges[0::2], edges[1::2]
+
 
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word `size`-grams of `text` (the set Jaccard is measured on).
 
-    Texts shorter than `size` words are one shingle, so even a short text has a non-empty set.
+    Words are those of `pipelines.text.words`, so case, Unicode compatibility forms and punctuation never
+    matter: the same words always give the same hashes. Texts shorter than `size` words are one shingle, so even a short
+    text has a non-empty set.
     """
-    toks = words(text)
-    grams = [" ".join(toks[i : i + size]) for i in range(max(1, len(toks) - size + 1))]
-    return np.unique(np.fromiter((xxhash.xxh32_intdigest(g.encode("utf-8")) for g in grams), dtype=np.uint32, count=len(grams)))
+    points, starts, ends = _word_spans(text)
+    powers, inverse_powers = _powers(points.size)
+    prefix = np.zeros(points.size + 1, dtype=np.uint64)
+    np.cumsum(points * inverse_powers, out=prefix[1:])
+    # word i: sum of points[k] * base^(k - start): its code points, wherever it stands in the text
+    word = _fmix64((prefix[ends] - prefix[starts]) * powers[starts])
+    count, window = max(1, word.size - size + 1), min(size, word.size)
+    gram = np.zeros(count, dtype=np.uint64)
+    for offset in range(window):
+        gram *= _WORD_BASE
+        gram += word[offset : offset + count]
+    hashes = (_fmix64(gram) >> _U64(32)).astype(np.uint32)
+    hashes.sort()
+    distinct = np.empty(hashes.size, dtype=bool)
+    distinct[:1] = True
+    np.not_equal(hashes[1:], hashes[:-1], out=distinct[1:])
+    return hashes[distinct]
 
 
 def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
-    inter = np.intersect1d(a, b, assume_unique=True).size
-    union = a.size + b.size - inter
-    return inter / union if union else 1.0
+    """Jaccard of two sorted unique hash arrays, as `shingle_hashes` returns them."""
+    if a.size > b.size:
+        a, b = b, a
+    if not a.size:
+        return 0.0 if b.size else 1.0
+    inter = int(np.count_nonzero(b.take(np.searchsorted(b, a), mode="clip") == a))
+    return inter / (a.size + b.size - inter)
 
 
 # -- the index -------------------------------------------------------------------------------------
+
+_SCHEME = "affine32"  # datasketch's permutation scheme for 32-bit hash values
+_SIGNATURE_CHUNK = 8192  # shingles per pass: bounds the num_perm × chunk work array (4 MiB at 128)
+
+
+def _fmix32(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 32-bit finalizer, datasketch's pre-mix of every input hash in the affine32 scheme."""
+    h = h ^ (h >> np.uint32(16))
+    h *= np.uint32(0x85EBCA6B)
+    h ^= h >> np.uint32(13)
+    h *= np.uint32(0xC2B2AE35)
+    h ^= h >> np.uint32(16)
+    return h
 
 
 @dataclass(frozen=True)
@@ -164,31 +258,40 @@ def preference_key(published: str | None, self_canonical: bool, url: str) -> tup
 
 @dataclass
 class NearDupIndex:
-    """URL keys, content ids and MinHash LSH over the kept articles of every run of one crawl."""
+    """URL keys, content ids and MinHash LSH over the kept articles of every run of one crawl.
+
+    Only the shingle sets are kept per article (for the exact Jaccard check); a signature is a function of its
+    set, so it is recomputed when a saved state is loaded rather than stored twice.
+    """
 
     config: DedupConfig = field(default_factory=DedupConfig)
     docs: dict[str, DocInfo] = field(default_factory=dict)
     url_keys: dict[str, str] = field(default_factory=dict)
     content_ids: dict[str, str] = field(default_factory=dict)
     shingles: dict[str, np.ndarray] = field(default_factory=dict)
-    signatures: dict[str, np.ndarray] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # superseded id -> the id kept instead
 
     def __post_init__(self) -> None:
+        # datasketch's own permutations for this seed, so signatures are exactly datasketch MinHash values
+        a, b = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, scheme=_SCHEME).permutations
+        self._multipliers, self._offsets = a[:, None], b[:, None]
         self._lsh = MinHashLSH(num_perm=self.config.num_perm, params=(self.config.bands, self.config.rows))
-        for doc_id, signature in self.signatures.items():
-            self._lsh.insert(doc_id, self._minhash(signature))
+        for doc_id, shingles in self.shingles.items():
+            self._lsh.insert(doc_id, self._minhash(self.signature(shingles)))
 
-    def _minhash(self, hashvalues: np.ndarray | None = None, shingles: np.ndarray | None = None) -> MinHash:
-        mh = MinHash(
-            num_perm=self.config.num_perm, seed=self.config.seed, hashfunc=int, hashvalues=hashvalues, scheme="affine32"
-        )
-        if shingles is not None:
-            mh.update_batch(shingles.tolist())
-        return mh
+    def _minhash(self, signature: np.ndarray) -> LeanMinHash:
+        return LeanMinHash(seed=self.config.seed, hashvalues=signature, scheme=_SCHEME)
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
-        return self._minhash(shingles=shingles).hashvalues
+        """The MinHash of a shingle set: what datasketch's `MinHash.update_batch` gives for these integers
+        (affine32: fmix32, then a·h + b mod 2^32, minimum per permutation), as array operations over all
+        shingles at once instead of datasketch's Python-level pass over them; tests prove them equal."""
+        signature = np.full(self.config.num_perm, np.iinfo(np.uint32).max, dtype=np.uint32)
+        for chunk in range(0, shingles.size, _SIGNATURE_CHUNK):
+            values = np.multiply(self._multipliers, _fmix32(shingles[chunk : chunk + _SIGNATURE_CHUNK]))
+            values += self._offsets
+            np.minimum(signature, values.min(axis=1), out=signature)
+        return signature
 
     def find(self, url_keys: Iterable[str], content_id: str, shingles: np.ndarray, signature: np.ndarray) -> Match | None:
         """The kept article this one duplicates (by URL, exact text, then near text), or None."""
@@ -198,7 +301,7 @@ class NearDupIndex:
         if content_id in self.content_ids:
             return Match(self._resolve(self.content_ids[content_id]), "exact", 1.0)
         best: tuple[float, str] | None = None
-        for candidate in self._lsh.query(self._minhash(hashvalues=signature)):
+        for candidate in self._lsh.query(self._minhash(signature)):
             similarity = exact_jaccard(shingles, self.shingles[candidate])
             if similarity >= self.config.threshold and (best is None or (similarity, candidate) > best):
                 best = (similarity, candidate)
@@ -217,10 +320,9 @@ class NearDupIndex:
         for key in url_keys:
             self.url_keys.setdefault(key, doc.id)
         self.content_ids.setdefault(doc.id, doc.id)
-        if doc.id not in self.signatures:
+        if doc.id not in self.shingles:
             self.shingles[doc.id] = shingles
-            self.signatures[doc.id] = signature
-            self._lsh.insert(doc.id, self._minhash(hashvalues=signature))
+            self._lsh.insert(doc.id, self._minhash(signature))
 
     def supersede(self, old_id: str, new: DocInfo) -> None:
         """`new` is kept instead of `old_id`: everything that found the old one now finds the new one."""
@@ -232,7 +334,7 @@ class NearDupIndex:
 
     def to_bytes(self) -> bytes:
         """A versioned, pickle-free snapshot (numpy .npz with a JSON header)."""
-        ids = list(self.signatures)
+        ids = list(self.shingles)
         header = {
             "format": STATE_FORMAT,
             "config": self.config.__dict__,
@@ -247,7 +349,6 @@ class NearDupIndex:
         np.savez_compressed(
             buffer,
             header=np.frombuffer(json.dumps(header).encode("utf-8"), dtype=np.uint8),
-            signatures=np.stack([self.signatures[i] for i in ids]) if ids else np.zeros((0, self.config.num_perm)),
             shingle_lengths=lengths,
             shingles=np.concatenate([self.shingles[i] for i in ids]) if ids else np.zeros(0, dtype=np.uint32),
         )
@@ -274,7 +375,6 @@ class NearDupIndex:
             url_keys=header["url_keys"],
             content_ids=header["content_ids"],
             shingles=shingles,
-            signatures=dict(zip(ids, arrays["signatures"], strict=True)),
             aliases=header["aliases"],
         )
 

@@ -7,6 +7,7 @@ Runs in worker processes, so everything here is picklable and free of Scrapy.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
@@ -14,6 +15,7 @@ import trafilatura
 from lxml.html import HtmlElement
 from trafilatura.settings import Document
 from trafilatura.utils import load_html
+from trafilatura.xpaths import BODY_XPATH
 
 from crawler.items import Article, Page
 from crawler.urls import is_http_url, request_url
@@ -55,6 +57,8 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         raise NotAnArticle("empty", "unparsable HTML")
     canonical = _canonical_url(tree, page.url)
     declared_language = _declared_language(tree)
+    if page.declared_type == "article":
+        _join_split_body(tree)
     doc = _extract(tree, page.url, options)
     if doc is None or not (doc.text or "").strip():
         raise NotAnArticle("empty")
@@ -82,6 +86,40 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         text=text,
         word_count=word_count,
         fetched_at=page.fetched_at,
+    )
+
+
+def _join_split_body(tree: HtmlElement) -> None:
+    """Give trafilatura the whole body of an article that its template cut into several blocks.
+
+    Some templates split the body into same-class blocks between ad slots (`article__body`, one per chunk).
+    trafilatura reads the first element its article-body expression matches, so it would keep the first chunk
+    only. Blocks of that exact class that sit beside it (same grandparent, same <article>) are moved into it.
+    Only called for declared articles: on a listing page such blocks would be different stories.
+    """
+    paragraphs: Counter[HtmlElement] = Counter(
+        parent for paragraph in tree.iter("p") if (parent := paragraph.getparent()) is not None
+    )
+    blocks: dict[tuple[str, str], list[HtmlElement]] = {}
+    for block, count in paragraphs.items():  # a cheap pre-filter: the costly body expression runs on candidates only
+        if count >= 2 and block.tag in ("div", "section", "article") and block.get("class"):
+            blocks.setdefault((block.tag, block.get("class")), []).append(block)
+    split = {first: chunks for first, *others in blocks.values() if (chunks := [o for o in others if _same_place(first, o)])}
+    body = next(iter(BODY_XPATH[0](tree)), None) if split else None
+    for chunk in split.get(body, []):
+        chunk.tail = None
+        body.append(chunk)
+
+
+def _same_place(a: HtmlElement, b: HtmlElement) -> bool:
+    """Cousins (same grandparent) inside the same <article>, if any."""
+    a_parent, b_parent = a.getparent(), b.getparent()
+    return (
+        a_parent is not None
+        and b_parent is not None
+        and a_parent.getparent() is not None
+        and a_parent.getparent() is b_parent.getparent()
+        and next(a.iterancestors("article"), None) is next(b.iterancestors("article"), None)
     )
 
 

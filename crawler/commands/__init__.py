@@ -1,0 +1,1 @@
+"""Project commands (COMMANDS_MODULE): `scrapy crawl` with a health-aware exit code, and `scrapy report`."""
