@@ -58,7 +58,8 @@ class Scores:
 def _shingles(text: str) -> Counter[tuple[str, ...]]:
     tokens = _TOKEN.findall(text or "")
     # A text shorter than one n-gram still counts as one (shorter) shingle, as in the reference script.
-    return Counter(tuple(tokens[i : i + NGRAM]) for i in range(max(1, len(tokens) - NGRAM + 1)) if tokens[i : i + NGRAM])
+    starts = range(max(1, len(tokens) - NGRAM + 1))
+    return Counter(tuple(tokens[i : i + NGRAM]) for i in starts if tokens[i : i + NGRAM])
 
 
 def match(true: str, pred: str) -> Match:

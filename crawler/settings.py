@@ -45,7 +45,9 @@ ITEM_PIPELINES = {
 }
 EXTENSIONS = {
     "pipelines.summary.CrawlSummary": 500,
+    "pipelines.report.CrawlReport": 600,
 }
+COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with a health-aware exit code, `scrapy report`
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are expected and counted in stats, not warnings
 
 # Extraction (pipelines/extract.py)
@@ -72,3 +74,11 @@ S3_ADDRESSING_STYLE = os.environ.get("S3_ADDRESSING_STYLE", "auto")  # "path" fo
 S3_CHECKSUM = os.environ.get("S3_CHECKSUM", "when_required")  # boto3's request_checksum_calculation
 STORE_SPOOL_DIR = ".newsdedup-spool"  # parts that could not be written wait here
 STORE_RECOVER_AFTER = 6 * 3600  # seconds: a run this old with parts and no manifest was killed; the next run lists it
+
+# Crawl report (pipelines/report/)
+REPORT_ENABLED = True
+REPORT_FAIL_ON_UNHEALTHY = False
+REPORT_MIN_PAGES = 5
+REPORT_MAX_FAILED_SHARE = 0.5
+REPORT_MAX_MISSING_SHARE = 0.5
+REPORT_MAX_LISTED = 200

@@ -1,4 +1,5 @@
-"""`make demo`: serve the demo news site on loopback (127.0.0.11-16), crawl it with `scrapy crawl news`, summarize the run.
+"""`make demo`: serve the demo news site on loopback (127.0.0.11-16), crawl it with `scrapy crawl news`, summarize
+the run and point at its report page.
 
 The crawl is the real command a user runs, with the demo's seeds file; only politeness delays are off,
 since the site is local.
@@ -15,6 +16,7 @@ import tempfile
 from pathlib import Path
 
 from demo.site import serve
+from pipelines.report.core import verdict_lines
 from pipelines.summary import summarize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,11 +33,12 @@ def crawl(seeds: Path, output: Path, *settings: str) -> int:
     return subprocess.run(command, cwd=ROOT, check=False).returncode
 
 
-def latest_manifest(output: Path, crawl_name: str) -> dict[str, object]:
+def latest_run(output: Path, crawl_name: str) -> Path:
+    """The directory of the crawl's latest finished run (the one with the newest manifest)."""
     manifests = sorted((output / crawl_name).glob("*/*/manifest.json"), key=lambda path: path.stat().st_mtime)
     if not manifests:
         raise SystemExit(f"no manifest under {output / crawl_name}: the crawl did not finish")
-    return json.loads(manifests[-1].read_text(encoding="utf-8"))
+    return manifests[-1].parent
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -50,15 +53,21 @@ def main(argv: list[str] | None = None) -> None:
         code = crawl(seeds, args.output, f"LOG_LEVEL={args.log_level}")
     if code:
         raise SystemExit(f"scrapy crawl exited with {code}")
-    manifest = latest_manifest(args.output, "demo")
-    print(summarize({**manifest["stats"], "finish_reason": manifest["finish_reason"]}))  # type: ignore[dict-item]
+    run = latest_run(args.output, "demo")
+    manifest = json.loads((run / "manifest.json").read_text(encoding="utf-8"))
+    print(summarize({**manifest["stats"], "finish_reason": manifest["finish_reason"]}))
     print("\nStored articles:")
-    for part in manifest["parts"]:  # type: ignore[attr-defined]
+    for part in manifest["parts"]:
         for line in gzip.decompress((args.output / part["key"]).read_bytes()).splitlines():
             record = json.loads(line)
             copies = ", ".join(f"{d['reason']}" for d in record["duplicates"]) or "no copies"
             print(f"  {record['published']}  {record['site']:<16} {record['title'][:70]}  [{copies}]")
-    print(f"\nManifest: {args.output}/{manifest['crawl']}/…/{manifest['run_id']}/manifest.json")
+    print(f"\nManifest: {run / 'manifest.json'}")
+    report = run / "report.json"
+    if not report.is_file():
+        raise SystemExit("No report.json beside the manifest: see the crawl log (REPORT_ENABLED, report/error)")
+    print("\n".join(verdict_lines(json.loads(report.read_text(encoding="utf-8")))))
+    print(f"Report page: {(run / 'report.html').resolve()}")
 
 
 if __name__ == "__main__":

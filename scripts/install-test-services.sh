@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Install the real servers the test suite starts: Ceph RGW (S3) and Redis.
+# Install the real programs the test suite starts: Ceph RGW (S3), Redis, and headless Chromium (the report page
+# is checked as rendered, over the DevTools protocol; no chromedriver needed).
 # Idempotent: a fast no-op when the binaries are already on PATH.
 set -euo pipefail
 
-PACKAGES=(radosgw ceph-mon ceph-osd ceph-common redis-server)
-BINARIES=(radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool redis-server)
+PACKAGES=(radosgw ceph-mon ceph-osd ceph-common redis-server chromium fonts-dejavu-core)
+BINARIES=(radosgw radosgw-admin ceph ceph-mon ceph-osd monmaptool redis-server chromium)
 
 missing=()
 for binary in "${BINARIES[@]}"; do

@@ -65,14 +65,20 @@ class CrawlResult:
         ]
 
 
-def crawl(seeds: Path, output: str | Path, *settings: str, env: dict[str, str] | None = None) -> CrawlResult:
+def crawl_command(seeds: Path, output: str | Path, *settings: str) -> list[str]:
+    """`scrapy crawl news` for a local test site: no politeness delays, loopback allowed."""
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", "-s", f"OUTPUT_URI={output}"]
     defaults = ("AUTOTHROTTLE_ENABLED=False", "BLOCK_PRIVATE_ADDRESSES=False", "EXTRACT_WORKERS=2", "LOG_LEVEL=INFO")
     for setting in (*defaults, *settings):
         command += ["-s", setting]
+    return command
+
+
+def crawl(seeds: Path, output: str | Path, *settings: str, env: dict[str, str] | None = None) -> CrawlResult:
     result = subprocess.run(
-        command, cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}, check=False
-    )
+        crawl_command(seeds, output, *settings),
+        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, **(env or {})}, check=False,
+    )  # fmt: skip
     return CrawlResult(result.returncode, result.stderr, Path(output) if not str(output).startswith("s3:") else Path())
 
 

@@ -1,11 +1,13 @@
-"""Faults, each against real servers: storage outages, a killed crawler, a full spool disk."""
+"""Faults, each against real servers: storage outages, a killed crawler, private objects."""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
+import signal
 import subprocess
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +15,10 @@ from typing import Any
 import pytest
 
 from crawler.items import Article
+from crawler.urls import url_key
+from demo.site import serve
 from tests.support.servers import CephRGW
+from tests.test_crawl import ROOT, TOPIC, crawl, crawl_command
 from tests.test_pipelines import Run, article
 
 pytestmark = pytest.mark.s3
@@ -133,3 +138,31 @@ def test_objects_are_private(gateway: CephRGW, s3_bucket: str, tmp_path: Path, t
         assert all("URI" not in g["Grantee"] for g in grants), f"{obj['Key']} is shared: {grants}"
 
 
+
+
+def test_a_crawl_killed_mid_run_then_run_again_stores_every_article_exactly_once(tmp_path: Path) -> None:
+    output = tmp_path / "out"
+    with serve(day=1) as site:
+        seeds = tmp_path / "demo.yaml"
+        site.write_seeds(seeds, name="demo", keywords=TOPIC, since="2023-01-01")
+        command = crawl_command(seeds, output, "STORE_PART_MAX_RECORDS=1")
+        process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            deadline = time.monotonic() + 120
+            while not list(output.rglob("part-*.jsonl.gz")) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        finally:
+            process.send_signal(signal.SIGKILL)
+            process.wait()
+        assert list(output.rglob("part-*.jsonl.gz")), "the first run wrote a part before it was killed"
+        assert not list(output.rglob("manifest.json")), "killed before it finished"
+        rerun = crawl(seeds, output, "STORE_RECOVER_AFTER=0")
+        assert rerun.returncode == 0, rerun.log[-3000:]
+        expected = sorted(url_key(story.url) for story in site.stories)
+    stored = [url_key(record["url"]) for record in rerun.records()]
+    assert sorted(stored) == expected, "every article stored, none twice, across both runs"
+    manifests = [json.loads(path.read_text()) for path in output.rglob("manifest.json")]
+    assert sorted(m["finish_reason"] for m in manifests) == ["finished", "interrupted"]
+    assert sum(m["records"] for m in manifests) == len(expected)
+    for part in output.rglob("part-*.jsonl.gz"):
+        gzip.decompress(part.read_bytes())  # every visible part is whole

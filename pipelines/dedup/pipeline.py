@@ -130,10 +130,10 @@ class DedupPipeline:
             self.index.supersede(match.kept.id, doc)
             item.duplicates = [*old.duplicates, self._link(old.url, match)]
             self._keep(item, doc, keys, shingles, signature)
-            self._announce(item.id, item.url, old.url, match)
+            self._announce(item.id, item.url, old.url, old.site, match)
             count(self.stats, "dedup/superseded", old.site)
             return item
-        self._link_copy(match, item.url)
+        self._link_copy(match, item.url, item.site)
         count(self.stats, f"dedup/{match.reason}", item.site)
         raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
 
@@ -174,13 +174,13 @@ class DedupPipeline:
             link["similarity"] = match.similarity
         return link
 
-    def _link_copy(self, match: Match, copy_url: str) -> None:
+    def _link_copy(self, match: Match, copy_url: str, copy_site: str) -> None:
         record = self.kept.get(match.kept.id)
         if record is not None:
             record.duplicates.append(self._link(copy_url, match))
-        self._announce(match.kept.id, match.kept.url, copy_url, match)
+        self._announce(match.kept.id, match.kept.url, copy_url, copy_site, match)
 
-    def _announce(self, kept_id: str, kept_url: str, copy_url: str, match: Match) -> None:
+    def _announce(self, kept_id: str, kept_url: str, copy_url: str, copy_site: str, match: Match) -> None:
         """Send the link to the store's duplicates log, the complete and append-only record of copies."""
-        link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match)}
+        link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match), "site": copy_site}
         self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=link)

@@ -22,6 +22,7 @@ __all__ = [
     "NOTE",
     "OK",
     "REPORT_FORMAT",
+    "REQUIRED_FIELDS",
     "UNHEALTHY",
     "UNHEALTHY_EXIT_CODE",
     "WARNING",
@@ -33,6 +34,8 @@ __all__ = [
     "build_report",
     "exit_code",
     "judge_source",
+    "noun",
+    "plural",
     "slim_record",
     "source_metrics",
     "verdict_lines",
@@ -72,7 +75,7 @@ _FETCHED = ("crawl/pages/", "crawl/feeds", "crawl/sitemaps", "crawl/feed/invalid
 # Record metadata whose presence the report measures: label -> record field.
 FIELDS = {"title": "title", "author": "author", "date": "published", "language": "language"}
 # A source whose records miss one of these is degraded; a missing author is only noted (many outlets sign nothing).
-_REQUIRED_FIELDS = ("title", "date", "language")
+REQUIRED_FIELDS = ("title", "date", "language")
 _RECORD_KEYS = ("id", "url", "site", "title", "author", "published", "language", "word_count", "duplicates")
 TIMELINE_MAX_BINS = 120
 TITLES_PER_CELL = 3
@@ -168,6 +171,16 @@ def source_metrics(counters: Mapping[str, int], records: Sequence[Mapping[str, A
     }
 
 
+def noun(count: int, word: str) -> str:
+    """`word` for one, its plural otherwise (copy, copies; page, pages)."""
+    return word if count == 1 else word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
+def plural(count: int, word: str) -> str:
+    """`1 record`, `2,000 records`."""
+    return f"{count:,} {noun(count, word)}"
+
+
 def _breakdown(counts: Mapping[str, int]) -> str:
     """`http_404=2, TimeoutError=1` reads `HTTP 404: 2, TimeoutError: 1`."""
     names = {key: f"HTTP {key[5:]}" if key.startswith("http_") else key.replace("_", " ") for key in counts}
@@ -187,54 +200,58 @@ def judge_source(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[st
     """Why a source is healthy or not, worst first: each reason has a level (unhealthy, warning, note) and a sentence."""
     reasons: list[dict[str, str]] = []
     fetched, failed, pages = metrics["pages_fetched"], metrics["failed_requests"], metrics["html_pages"]
+    failures = _breakdown(metrics["failed_by_reason"])
     extracted, stored = metrics["articles_extracted"], metrics["stored"]
     if not fetched and not failed:
         reasons.append(_reason(UNHEALTHY, "nothing fetched: no response from its start pages, feeds or sitemaps "
                                           "(unreachable, or forbidden by robots.txt)"))  # fmt: skip
     elif not fetched:
-        reasons.append(_reason(UNHEALTHY, f"all {failed} requests failed ({_breakdown(metrics['failed_by_reason'])})"))
+        what = f"all {failed} requests" if failed > 1 else "its only request"
+        reasons.append(_reason(UNHEALTHY, f"{what} failed ({failures})"))
     elif failed:
-        share = failed / (fetched + failed)
-        reasons.append(_reason(_graded(share, rules.max_failed_share),
-                               f"{failed} of {fetched + failed} requests failed ({_breakdown(metrics['failed_by_reason'])})"))  # fmt: skip
+        level = _graded(failed / (fetched + failed), rules.max_failed_share)
+        reasons.append(_reason(level, f"{failed} of {plural(fetched + failed, 'request')} failed ({failures})"))
     if fetched and not extracted:
         if pages >= rules.min_pages:
-            reasons.append(_reason(UNHEALTHY, f"0 articles from {pages} pages: extraction or article detection broke"))
+            reasons.append(_reason(UNHEALTHY, f"0 articles from {plural(pages, 'page')}: extraction or article "
+                                              "detection broke"))  # fmt: skip
         else:
-            reasons.append(_reason(WARNING, f"0 articles from {pages} pages: too few pages found, "
+            reasons.append(_reason(WARNING, f"0 articles from {plural(pages, 'page')}: too few pages found, "
                                             "check its start pages, feeds and sitemaps"))  # fmt: skip
     if metrics["extraction_failures"]:
         attempts = extracted + metrics["drops"]["non_article"] + metrics["extraction_failures"]
         share = metrics["extraction_failures"] / attempts
         reasons.append(_reason(_graded(share, rules.max_failed_share),
-                               f"extraction failed on {metrics['extraction_failures']} of {attempts} pages "
+                               f"extraction failed on {metrics['extraction_failures']} of {plural(attempts, 'page')} "
                                f"({_breakdown(metrics['extraction_failures_by_reason'])})"))  # fmt: skip
     if extracted and not stored:
         why = ", ".join(f"{value} {DROP_LABELS[key]}" for key, value in metrics["drops"].items() if value)
         reasons.append(_reason(NOTE, f"no article stored from {extracted} extracted" + (f": {why}" if why else "")))
     for label, share in metrics["fields"].items():
         if share is not None and 1 - share >= rules.max_missing_share:
-            level = WARNING if label in _REQUIRED_FIELDS else NOTE
-            reasons.append(_reason(level, f"{label} missing on {1 - share:.0%} of {stored} records"))
+            level = WARNING if label in REQUIRED_FIELDS else NOTE
+            reasons.append(_reason(level, f"{label} missing on {1 - share:.0%} of {plural(stored, 'record')}"))
     return sorted(reasons, key=lambda reason: -_SEVERITY[reason["level"]])
 
 
 def judge_run(manifest: Mapping[str, Any], missing_parts: Sequence[str], fetched: int) -> list[dict[str, str]]:
-    """Problems of the run as a whole: storage refused or lost parts, the crawl ended early or fetched nothing."""
+    """Problems of the run as a whole: objects waiting in the spool or missing, an early end, nothing fetched."""
     reasons: list[dict[str, str]] = []
-    failed_parts = manifest.get("failed_parts") or []
-    if failed_parts:
-        spooled = sum(int(part.get("records", 0)) for part in failed_parts)
-        reasons.append(_reason(UNHEALTHY, f"storage refused {len(failed_parts)} parts: {spooled} records are only in "
-                                          "the local spool directory"))  # fmt: skip
-    if missing_parts:
-        reasons.append(_reason(UNHEALTHY, f"{len(missing_parts)} parts listed in the manifest are missing from storage"))
-    if not fetched:
+    spooled = manifest.get("failed_parts") or []
+    if spooled:
+        reasons.append(_reason(UNHEALTHY, f"storage refused {plural(len(spooled), 'object')}: kept in the local "
+                                          "spool, the next run writes them"))  # fmt: skip
+    missing = [key for key in missing_parts if key not in spooled]
+    if missing:
+        reasons.append(_reason(UNHEALTHY, f"{plural(len(missing), 'object')} named in the manifest missing from storage"))
+    if "stats" not in manifest:
+        reasons.append(_reason(NOTE, f"no crawl stats: the manifest was recovered by {manifest.get('recovered_by', '?')}"))
+    elif not fetched:
         reasons.append(_reason(UNHEALTHY, "the run fetched nothing"))
     finish = manifest.get("finish_reason")
     if finish and finish != "finished":
         reasons.append(_reason(WARNING, f"the crawl ended early ({finish})"))
-    return reasons
+    return sorted(reasons, key=lambda reason: -_SEVERITY[reason["level"]])
 
 
 def _worst(levels: Iterable[str]) -> str:
@@ -394,46 +411,40 @@ def _capped(items: Sequence[Any], limit: int) -> dict[str, Any]:
 # -- the report ------------------------------------------------------------------------------------
 
 
-def build_report(
-    runs: Sequence[RunData],
-    *,
-    owner: SiteOwner | None = None,
-    rules: HealthRules = HealthRules(),
-    limits: Limits = Limits(),
-    generated_at: str | None = None,
-) -> dict[str, Any]:
-    """The report of one or more runs of a crawl (oldest first by run id).
+@dataclass
+class _Judged:
+    """Each run's verdicts: a row per run, and per source its latest verdict, its history and summed counters."""
 
-    A source's health is judged on each run; its row shows the latest run's verdict, the history of verdicts,
-    and counts summed over the runs. The report's verdict is the worst of the latest run's.
-    """
-    runs = sorted(runs, key=lambda run: str(run.manifest.get("run_id", "")))
-    records = [record for run in runs for record in run.records]
-    names: set[str] = set()
-    site_totals: dict[str, Counter[str]] = defaultdict(Counter)
-    run_totals: Counter[str] = Counter()
-    latest: dict[str, tuple[str, list[dict[str, str]]]] = {}
-    history: dict[str, list[str | None]] = defaultdict(lambda: [None] * len(runs))
-    run_rows = []
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    latest: dict[str, tuple[str, list[dict[str, str]]]] = field(default_factory=dict)
+    history: dict[str, list[str | None]] = field(default_factory=dict)
+    site_totals: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    run_totals: Counter[str] = field(default_factory=Counter)
+
+
+def _judge_runs(runs: Sequence[RunData], rules: HealthRules) -> _Judged:
+    judged = _Judged()
     for position, run in enumerate(runs):
         stats = run.manifest.get("stats") or {}
         by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
         for record in run.records:
             by_site[record["site"]].append(record)
         run_counters = _counters(stats)
-        run_totals.update(run_counters)
-        judged = {}
-        for site in sorted(set(run.sites) | _sites_in_stats(stats) | set(by_site)):
+        judged.run_totals.update(run_counters)
+        verdicts: Counter[str] = Counter()
+        # A manifest recovered from an interrupted run's parts has no stats: its sources cannot be judged.
+        names = set(run.sites) | _sites_in_stats(stats) | set(by_site) if "stats" in run.manifest else set()
+        for site in sorted(names):
             counters = _counters(stats, f"sites/{site}/")
-            site_totals[site].update(counters)
+            judged.site_totals[site].update(counters)
             reasons = judge_source(source_metrics(counters, by_site.get(site, [])), rules)
-            judged[site] = latest[site] = (_worst(reason["level"] for reason in reasons), reasons)
-            history[site][position] = judged[site][0]
-        names |= set(judged)
+            verdict = _worst(reason["level"] for reason in reasons)
+            judged.latest[site] = (verdict, reasons)
+            judged.history.setdefault(site, [None] * len(runs))[position] = verdict
+            verdicts[verdict] += 1
         fetched = source_metrics(run_counters, ())["pages_fetched"]
         run_reasons = judge_run(run.manifest, run.missing_parts, fetched)
-        verdicts = Counter(verdict for verdict, _ in judged.values())
-        run_rows.append({
+        judged.rows.append({
             "crawl": run.manifest.get("crawl"),
             "run_id": run.manifest.get("run_id"),
             "prefix": run.prefix,
@@ -444,40 +455,60 @@ def build_report(
             "pages_fetched": fetched,
             "stored": len(run.records),
             "copies_dropped": len(run.links),
-            "verdict": _worst([*(reason["level"] for reason in run_reasons), *verdicts]),
+            "verdict": _worst([*(reason["level"] for reason in run_reasons), *verdicts.elements()]),
             "reasons": run_reasons,
             "sources": {level: verdicts[level] for level in (UNHEALTHY, WARNING, OK)},
         })  # fmt: skip
-    by_site_all: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    return judged
+
+
+def build_report(
+    runs: Sequence[RunData],
+    *,
+    owner: SiteOwner | None = None,
+    rules: HealthRules = HealthRules(),
+    limits: Limits = Limits(),
+    generated_at: str | None = None,
+) -> dict[str, Any]:
+    """The report of one or more runs of a crawl (ordered by run id, which starts with the start time).
+
+    A source's health is judged on each run; its row shows the latest run's verdict, the history of verdicts,
+    and counts summed over the runs. The report's verdict is the latest run's.
+    """
+    if not runs:
+        raise ValueError("no run to report on")
+    runs = sorted(runs, key=lambda run: str(run.manifest.get("run_id", "")))
+    judged = _judge_runs(runs, rules)
+    records = [record for run in runs for record in run.records]
+    by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:
-        by_site_all[record["site"]].append(record)
+        by_site[record["site"]].append(record)
     sources = [
-        {"site": site, "verdict": latest[site][0], "reasons": latest[site][1], "history": history[site],
-         **source_metrics(site_totals[site], by_site_all.get(site, []))}
-        for site in names
+        {"site": site, "verdict": verdict, "reasons": reasons, "history": judged.history[site],
+         **source_metrics(judged.site_totals[site], by_site.get(site, []))}
+        for site, (verdict, reasons) in judged.latest.items()
     ]  # fmt: skip
     sources.sort(key=lambda source: (-_SEVERITY[source["verdict"]], source["site"]))
-    site_of = _site_resolver(records, owner)
-    clusters = _clusters(records, [link for run in runs for link in run.links], site_of)
+    clusters = _clusters(records, [link for run in runs for link in run.links], _site_resolver(records, owner))
     newest_first = sorted(records, key=lambda r: (r.get("published") or "", r["site"], r["url"]), reverse=True)
-    last = run_rows[-1] if run_rows else None
     verdicts = Counter(source["verdict"] for source in sources)
+    last = judged.rows[-1]
     return {
         "format": REPORT_FORMAT,
         "generated_at": generated_at or dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "crawl": ", ".join(sorted({str(run["crawl"]) for run in run_rows})),
-        "verdict": last["verdict"] if last else OK,
-        "reasons": last["reasons"] if last else [],
+        "crawl": last["crawl"],
+        "verdict": last["verdict"],
+        "reasons": last["reasons"],
         "rules": asdict(rules),
         "totals": {
             "runs": len(runs),
             "sources": {level: verdicts[level] for level in (UNHEALTHY, WARNING, OK)},
             "duplicates_logged": sum(len(run.links) for run in runs),
-            "elapsed_seconds": round(sum(float(row["elapsed_seconds"] or 0) for row in run_rows), 1),
-            **source_metrics(run_totals, records),
+            "elapsed_seconds": round(sum(float(row["elapsed_seconds"] or 0) for row in judged.rows), 1),
+            **source_metrics(judged.run_totals, records),
         },
         "sources": sources,
-        "runs": run_rows,
+        "runs": judged.rows,
         "coverage": {
             "outlets": _outlets(records),
             "timeline": _timeline(records),
@@ -503,8 +534,8 @@ def verdict_lines(report: Mapping[str, Any]) -> list[str]:
     """The verdict as log lines: one headline, then one line per reason that is not a mere note."""
     counts = report["totals"]["sources"]
     lines = [
-        f"Crawl health: {report['verdict']}: {counts[UNHEALTHY]} unhealthy, {counts[WARNING]} warning, "
-        f"{counts[OK]} ok sources"
+        f"Crawl health: {report['verdict']} ({counts[OK]} sources ok, {counts[WARNING]} with warnings, "
+        f"{counts[UNHEALTHY]} unhealthy)"
     ]
     lines += [f"  run: {reason['level']}: {reason['text']}" for reason in report["reasons"]]
     lines += [

@@ -13,7 +13,7 @@ from html import escape
 from typing import Any
 from urllib.parse import urlsplit
 
-from pipelines.report.core import DROP_LABELS, FIELDS, bin_date
+from pipelines.report.core import DROP_LABELS, FIELDS, REQUIRED_FIELDS, bin_date, noun, plural
 
 __all__ = ["render_html"]
 
@@ -37,10 +37,10 @@ section{background:#fff;border:1px solid var(--line);border-radius:10px;padding:
 .card{border:1px solid var(--line);border-radius:8px;padding:8px 12px}
 .card b{display:block;font-size:22px;font-variant-numeric:tabular-nums}.card span{color:var(--muted);font-size:12px}
 table{border-collapse:collapse;width:100%}
-th,td{padding:6px 8px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
+th,td{padding:6px 7px;border-bottom:1px solid var(--line);text-align:left;vertical-align:top}
 th{background:#f6f8fa;font-size:12px;font-weight:600;color:#3b434c;vertical-align:bottom}
 td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-td.source{min-width:330px;max-width:440px}
+td.source{min-width:250px;max-width:380px}
 tr.unhealthy td:first-child{box-shadow:inset 4px 0 var(--unhealthy)}tr.warning td:first-child{box-shadow:inset 4px 0 #d4a72c}
 tr.ok td:first-child{box-shadow:inset 4px 0 #4ac26b}
 .badge{display:inline-block;padding:1px 9px;border-radius:999px;font-size:12px;font-weight:600;white-space:nowrap}
@@ -71,7 +71,7 @@ _COPY_REASONS = {
     "exact": "identical text",
     "near_duplicate": "near-duplicate: the same text with small edits",
 }
-_ROW, _LEFT, _PLOT, _UNDATED, _TOP = 28, 170, 760, 100, 34
+_ROW, _LEFT, _PLOT, _UNDATED, _TOP = 28, 170, 760, 110, 34
 
 
 def _e(value: Any) -> str:
@@ -94,17 +94,17 @@ def _n(value: Any) -> str:
     return "—" if value is None else f"{value:,}" if isinstance(value, int) else _e(value)
 
 
+def _time(iso: str | None) -> str:
+    """`2026-11-24T00:05:17+00:00` reads `2026-11-24 00:05 UTC` (run times are UTC)."""
+    return _e(f"{iso[:10]} {iso[11:16]} UTC") if iso and len(iso) >= 16 else _e(iso or "—")
+
+
 def _pct(share: float | None) -> str:
     return "—" if share is None else f"{share:.0%}"
 
 
 def _badge(verdict: str) -> str:
     return f'<span class="badge {_e(verdict)}">{_VERDICT_LABELS[verdict]}</span>'
-
-
-def _plural(count: int, word: str) -> str:
-    many = word[:-1] + "ies" if word.endswith("y") else word + "s"
-    return f"{count:,} {word if count == 1 else many}"
 
 
 def _table(headers: Sequence[tuple[str, str]], rows: Iterable[str]) -> str:
@@ -114,7 +114,9 @@ def _table(headers: Sequence[tuple[str, str]], rows: Iterable[str]) -> str:
 
 
 def _more(omitted: int, what: str, where: str) -> str:
-    return f'<p class="more">… and {_plural(omitted, what)} more, not listed here: {where}.</p>' if omitted else ""
+    if not omitted:
+        return ""
+    return f'<p class="more">… and {omitted:,} more {noun(omitted, what)}, not listed here: {where}.</p>'
 
 
 # -- sections --------------------------------------------------------------------------------------
@@ -124,22 +126,20 @@ def _header(report: Mapping[str, Any]) -> str:
     runs = report["runs"]
     if len(runs) == 1:
         run = runs[0]
-        seconds = f" in {float(run['elapsed_seconds']):.1f} s" if run.get("elapsed_seconds") is not None else ""
-        when = (f"Run {_e(run['run_id'])}, started {_e(run['started_at'])}{seconds}, "
-                f"ended: {_e(run['finish_reason'])}")  # fmt: skip
-    elif runs:
-        when = f"{len(runs)} runs, from {_e(runs[0]['started_at'])} to {_e(runs[-1]['started_at'])}"
+        seconds = f" · took {float(run['elapsed_seconds']):.1f} s" if run.get("elapsed_seconds") is not None else ""
+        when = f"Run {_e(run['run_id'])} · started {_time(run['started_at'])}{seconds} · ended: {_e(run['finish_reason'])}"
     else:
-        when = "No run found"
+        when = f"{len(runs)} runs, from {_time(runs[0]['started_at'])} to {_time(runs[-1]['started_at'])}"
     counts, sources = report["totals"]["sources"], report["sources"]
     verdict = report["verdict"]
     bad = [s["site"] for s in sources if s["verdict"] == "unhealthy"]
     if verdict == "unhealthy":
-        title = f"✖ Unhealthy: {_plural(counts['unhealthy'], 'source')} broken" + (f" ({_e(', '.join(bad))})" if bad else "")
+        title = f"✖ Unhealthy: {plural(counts['unhealthy'], 'source')} broken"
+        title += f" ({_e(', '.join(bad))})" if bad else ""
     elif verdict == "warning":
-        title = f"⚠ Needs attention: {_plural(counts['warning'], 'source')} with warnings"
+        title = f"⚠ Needs attention: {plural(counts['warning'], 'source')} with warnings"
     else:
-        title = f"✔ Healthy: all {_plural(len(sources), 'source')} work"
+        title = f"✔ Healthy: all {plural(len(sources), 'source')} work"
     problems = "".join(f"<li>{_e(reason['text'])}</li>" for reason in report["reasons"])
     return (
         f"<header><h1>Crawl report: {_e(report['crawl'] or '—')}</h1><p class=\"sub\">{when}</p>"
@@ -180,7 +180,7 @@ def _health(report: Mapping[str, Any]) -> str:
     missing_limit = report["rules"]["max_missing_share"]
     headers = [("Source, health" + (" (latest run)" if many else "") + " and why", "")]
     if many:
-        headers.append(("History<br>(oldest → newest)", ""))
+        headers.append(('<span title="one square per run, oldest first">History</span>', ""))
     headers += [("Pages<br>fetched", "num"), ("Failed<br>requests", "num"), ("Articles<br>extracted", "num"),
                 ("Stored", "num"), ("Not stored, why", ""), ("Extraction<br>failures", "num"),
                 ("Median<br>words", "num")]  # fmt: skip
@@ -207,15 +207,17 @@ def _health(report: Mapping[str, Any]) -> str:
             f'<td class="num">{_n(source["extraction_failures"])}</td>',
             f'<td class="num">{_n(source["median_words"])}</td>',
         ]
-        for share in source["fields"].values():
-            low = share is not None and 1 - share >= missing_limit
+        for label, share in source["fields"].items():
+            low = label in REQUIRED_FIELDS and share is not None and 1 - share >= missing_limit
             cells.append(f'<td class="num{" low" if low else ""}">{_pct(share)}</td>')
         rows.append(f'<tr class="{_e(source["verdict"])}">{"".join(cells)}</tr>')
     legend = (
         '<div class="legend"><span>' + _badge("ok") + " the source answers and its articles are extracted</span>"
         "<span>" + _badge("warning") + " it works, but part of its data is degraded (failed requests, missing "
         "dates or titles…)</span><span>" + _badge("unhealthy") + " it is broken and needs a fix: nothing fetched, "
-        "most requests failing, or pages fetched but no article found</span></div>"
+        "most requests failing, or pages fetched but no article found</span>"
+        + ("<span><b>History</b>: one square per run, oldest first</span>" if many else "")
+        + "</div>"
     )
     return (
         '<section id="health"><h2>Source health</h2><p class="hint">One row per source of the seeds file, worst '
@@ -233,7 +235,8 @@ def _timeline_svg(coverage: Mapping[str, Any]) -> str:
     bins, unit, cells = timeline["bins"], timeline["unit"], timeline["cells"]
     rows = {row["site"]: index for index, row in enumerate(outlets)}
     height = _TOP + len(rows) * _ROW + 8
-    width = _LEFT + _PLOT + _UNDATED
+    undated_x = _LEFT + _PLOT + _UNDATED * 0.6
+    width = _LEFT + _PLOT + (_UNDATED if timeline["undated"] else 40)
     biggest = max([cell["count"] for cell in cells] + list(timeline["undated"].values()) + [1])
 
     def x(index: int) -> float:
@@ -256,17 +259,18 @@ def _timeline_svg(coverage: Mapping[str, Any]) -> str:
         label = bin_date(timeline["start"], unit, tick).strftime(fmt)
         parts.append(f'<line x1="{x(tick):.1f}" x2="{x(tick):.1f}" y1="{_TOP - 6}" y2="{height - 8}" class="grid"/>'
                      f'<text x="{x(tick):.1f}" y="{_TOP - 12}" class="tick">{label}</text>')  # fmt: skip
-    parts.append(f'<text x="{_LEFT + _PLOT + _UNDATED / 2}" y="{_TOP - 12}" class="tick">undated</text>')
+    if timeline["undated"]:
+        parts.append(f'<text x="{undated_x:.1f}" y="{_TOP - 12}" class="tick">no date</text>')
     for cell in cells:
         y = _TOP + rows[cell["site"]] * _ROW + _ROW / 2
         heads = "".join(f"\n• {_clip(title, 90)}" for title in cell["titles"])
         extra = cell["count"] - len(cell["titles"])
-        tip = (f"{cell['site']}, {unit} of {cell['start']}: {_plural(cell['count'], 'article')}{heads}"
+        tip = (f"{cell['site']}, {unit} of {cell['start']}: {plural(cell['count'], 'article')}{heads}"
                + (f"\n… and {extra} more" if extra > 0 else ""))  # fmt: skip
         parts.append(dot(x(cell["bin"]), y, cell["count"], tip, "dot"))
     for site, count in timeline["undated"].items():
         y = _TOP + rows[site] * _ROW + _ROW / 2
-        parts.append(dot(_LEFT + _PLOT + _UNDATED / 2, y, count, f"{site}: {_plural(count, 'article')} with no date", "dot undated"))
+        parts.append(dot(undated_x, y, count, f"{site}: {plural(count, 'article')} with no date", "dot undated"))
     style = (
         "<style>.plot{fill:#fbfcfd;stroke:#d8dee4}.band{fill:#f3f5f7;opacity:.6}.grid{stroke:#d8dee4;stroke-dasharray:3 3}"
         ".row{text-anchor:end;font-size:12px;font-weight:600;fill:#1f2328}.tick{text-anchor:middle;font-size:11px;"
@@ -343,7 +347,7 @@ def _duplicates(report: Mapping[str, Any]) -> str:
             f'<div class="cluster"><div class="kept"><div class="label">Kept</div><div class="site">{_e(kept["site"])}'
             f' <span class="muted">· {when}</span></div><div>{_link(kept["url"], _clip(kept["title"] or kept["url"], 160))}'
             f'</div><div class="url">{_e(_clip(kept["url"], 200))}</div></div><div class="copies">'
-            f'<div class="label">{_plural(copies["total"], "copy")} dropped</div>'
+            f'<div class="label">{plural(copies["total"], "copy")} dropped</div>'
             + _table([("Outlet", ""), ("URL", ""), ("Similarity", "num"), ("Why dropped", "")], copy_rows)
             + _more(copies["omitted"], "copy", "see the run's duplicates.jsonl.gz")
             + "</div></div>"
@@ -373,7 +377,7 @@ def _runs(report: Mapping[str, Any]) -> str:
         sources = run["sources"]
         problems = "".join(f'<li class="{_e(r["level"])}">{_e(r["text"])}</li>' for r in run["reasons"])
         rows.append(
-            f'<tr class="{_e(run["verdict"])}"><td class="num">{_e(run["started_at"])}</td>'
+            f'<tr class="{_e(run["verdict"])}"><td class="num">{_time(run["started_at"])}</td>'
             f'<td class="url">{_e(run["prefix"])}</td><td>{_e(run["finish_reason"])}</td>'
             f'<td class="num">{_n(run["pages_fetched"])}</td><td class="num">{_n(run["stored"])}</td>'
             f'<td class="num">{_n(run["copies_dropped"])}</td><td>{_badge(run["verdict"])}</td>'
@@ -383,7 +387,7 @@ def _runs(report: Mapping[str, Any]) -> str:
     return (
         '<section id="runs"><h2>Runs</h2><p class="hint">The crawl runs this report covers, newest first, each '
         "stored under its own prefix with a manifest, parts and a duplicates log.</p>"
-        + _table([("Started (UTC)", "num"), ("Stored under", ""), ("Ended", ""), ("Pages fetched", "num"),
+        + _table([("Started", "num"), ("Stored under", ""), ("Ended", ""), ("Pages fetched", "num"),
                   ("Stored", "num"), ("Copies dropped", "num"), ("Health", ""), ("Sources", "")], rows)  # fmt: skip
         + "</section>"
     )

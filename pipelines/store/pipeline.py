@@ -243,6 +243,7 @@ class StorePipeline:
             "finished_at": finished.isoformat(timespec="seconds"),
             "finish_reason": reason,
             "seeds": getattr(self.crawler.spider, "seeds_path", None),
+            "sites": [site.name for site in seeds.sites] if (seeds := getattr(self.crawler.spider, "seeds", None)) else [],
             "records": sum(part["records"] for part in self.parts),
             "parts": self.parts,
             "failed_parts": [key for key in self.spool.keys() if key.startswith(self.layout.run_prefix)],
