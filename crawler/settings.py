@@ -51,7 +51,8 @@ COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with a health-aware exit 
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are expected and counted in stats, not warnings
 
 # Extraction (pipelines/extract.py)
-EXTRACT_MIN_WORDS = 80
+EXTRACT_MIN_WORDS = 80  # pages that do not declare themselves articles
+EXTRACT_MIN_WORDS_DECLARED = 40  # declared articles (og:type, JSON-LD): news briefs are short
 EXTRACT_FAVOR_PRECISION = True
 EXTRACT_TIMEOUT = 30.0
 EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per CPU core

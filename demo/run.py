@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,6 +47,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--output", type=Path, default=ROOT / "output", help="OUTPUT_URI of the crawl (default ./output)")
     parser.add_argument("--log-level", default="WARNING", help="Scrapy LOG_LEVEL during the crawl")
     args = parser.parse_args(argv)
+    # The demo site is new at every run (new ports, new URLs): earlier demo runs and their dedup state
+    # describe a site that no longer exists, so the demo starts fresh.
+    shutil.rmtree(args.output / "demo", ignore_errors=True)
     with serve(day=1) as site, tempfile.TemporaryDirectory() as tmp:
         seeds = Path(tmp) / "demo.yaml"
         site.write_seeds(seeds, name="demo", keywords=TOPIC, since="2023-01-01")

@@ -26,7 +26,7 @@ class ExtractPipeline:
     """Run trafilatura off the event loop, one page per task, with a per-page timeout.
 
     Settings: EXTRACT_WORKERS (processes, 0 = one per core), EXTRACT_TIMEOUT (seconds per page),
-    EXTRACT_MIN_WORDS, EXTRACT_FAVOR_PRECISION. Stats: extract/ok, extract/<reason> for every drop.
+    EXTRACT_MIN_WORDS, EXTRACT_MIN_WORDS_DECLARED, EXTRACT_FAVOR_PRECISION. Stats: extract/ok, extract/<reason> for every drop.
     """
 
     def __init__(self, stats: StatsCollector, options: ExtractionOptions, workers: int, timeout: float) -> None:
@@ -41,6 +41,7 @@ class ExtractPipeline:
         settings = crawler.settings
         options = ExtractionOptions(
             min_words=settings.getint("EXTRACT_MIN_WORDS"),
+            min_words_declared=settings.getint("EXTRACT_MIN_WORDS_DECLARED"),
             favor_precision=settings.getbool("EXTRACT_FAVOR_PRECISION"),
         )
         return cls(crawler.stats, options, settings.getint("EXTRACT_WORKERS"), settings.getfloat("EXTRACT_TIMEOUT"))
