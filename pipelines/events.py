@@ -13,6 +13,9 @@ duplicate_found = object()
 # (the ObjectStore the run wrote to) and `run_prefix` (the run's key prefix in that store).
 run_stored = object()
 
-# Sent by the store when a part is written or spooled (its records are then safe). Arguments: `ids`, the
-# record ids it holds. Dedup uses it to persist only records that really landed.
-records_stored = object()
+# Sent by the store when neither storage nor the spool took a part (disk full). Arguments: `ids`, the ids
+# of its records. Dedup forgets them, so that later copies of those articles are not dropped for them.
+records_lost = object()
+
+# Sent by the store when a run starts writing. Arguments: `run_prefix`, the run's key prefix in the store.
+run_opened = object()

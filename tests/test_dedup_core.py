@@ -354,3 +354,32 @@ def test_config_is_validated() -> None:
         DedupConfig(threshold=1.5)
     with pytest.raises(ValueError, match="DEDUP_BANDS"):
         DedupConfig(bands=500)
+
+
+def test_removed_articles_are_forgotten_with_their_keys(sample_texts: list[str]) -> None:
+    index = make_index()
+    add(index, "lost", sample_texts[0])
+    add(index, "kept", sample_texts[1])
+    replacement = DocInfo("better", "https://x.fr/better", "2025-01-01", True)
+    index.supersede("lost", replacement)
+    shingles = shingle_hashes(sample_texts[0])
+    index.add(replacement, ["better"], shingles, index.signature(shingles))
+    index.remove("better")
+    assert find(index, sample_texts[0], keys=("lost", "better")) is None
+    assert find(index, sample_texts[1], keys=("x",)) is not None
+    assert "lost" not in index.aliases
+
+
+def test_find_or_add_adds_only_new_articles(sample_texts: list[str]) -> None:
+    index = make_index()
+    shingles = shingle_hashes(sample_texts[2])
+    doc = DocInfo("a", "https://x.fr/a", None, True)
+    assert index.find_or_add(doc, ["a"], shingles, index.signature(shingles)) is None
+    again = index.find_or_add(DocInfo("b", "https://y.fr/b", None, True), ["b"], shingles, index.signature(shingles))
+    assert again is not None and again.kept.id == "a" and "b" not in index.docs
+
+
+def test_indexed_runs_are_part_of_the_state(sample_texts: list[str]) -> None:
+    index = make_index()
+    index.runs.add("demo/2026-11-23/20261123T000000Z-abc123")
+    assert NearDupIndex.from_bytes(index.to_bytes(), DedupConfig()).runs == index.runs

@@ -298,6 +298,7 @@ class NearDupIndex:
     content_ids: dict[str, str] = field(default_factory=dict)
     shingles: dict[str, np.ndarray] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)  # superseded id -> the id kept instead
+    runs: set[str] = field(default_factory=set)  # runs whose stored records are all indexed here
 
     def __post_init__(self) -> None:
         # datasketch's own permutations for this seed, so signatures are exactly datasketch MinHash values
@@ -341,10 +342,20 @@ class NearDupIndex:
             return None
         return Match(self._resolve(best[1]), "near_duplicate", round(best[0], 4))
 
-    def _resolve(self, doc_id: str) -> DocInfo:
+    def find_or_add(self, doc: DocInfo, url_keys: list[str], shingles: np.ndarray, signature: np.ndarray) -> Match | None:
+        """`find`, and `add` when nothing matches: one step, which a shared index must make atomic."""
+        match = self.find(url_keys, doc.id, shingles, signature)
+        if match is None:
+            self.add(doc, url_keys, shingles, signature)
+        return match
+
+    def _resolves_to(self, doc_id: str) -> str:
         while doc_id in self.aliases:
             doc_id = self.aliases[doc_id]
-        return self.docs[doc_id]
+        return doc_id
+
+    def _resolve(self, doc_id: str) -> DocInfo:
+        return self.docs[self._resolves_to(doc_id)]
 
     def add(self, doc: DocInfo, url_keys: Iterable[str], shingles: np.ndarray, signature: np.ndarray) -> None:
         """Index a kept article under its URL keys, content id and signature."""
@@ -355,6 +366,17 @@ class NearDupIndex:
         if doc.id not in self.shingles:
             self.shingles[doc.id] = shingles
             self._lsh.insert(doc.id, self._minhash(signature))
+
+    def remove(self, doc_id: str) -> None:
+        """Forget an article that never landed (its part was lost), so a later copy is not dropped for it."""
+        self.docs.pop(doc_id, None)
+        gone = {doc_id} | {old for old in self.aliases if self._resolves_to(old) == doc_id}
+        for table in (self.url_keys, self.content_ids, self.aliases):
+            for key in [key for key, value in table.items() if value in gone]:
+                del table[key]
+        for gone_id in gone:
+            if self.shingles.pop(gone_id, None) is not None:
+                self._lsh.remove(gone_id)
 
     def supersede(self, old_id: str, new: DocInfo) -> None:
         """`new` is kept instead of `old_id`: everything that found the old one now finds the new one."""
@@ -375,6 +397,7 @@ class NearDupIndex:
             "url_keys": self.url_keys,
             "content_ids": self.content_ids,
             "aliases": self.aliases,
+            "runs": sorted(self.runs),
         }
         lengths = np.array([self.shingles[i].size for i in ids], dtype=np.int64)
         buffer = io.BytesIO()
@@ -408,6 +431,7 @@ class NearDupIndex:
             content_ids=header["content_ids"],
             shingles=shingles,
             aliases=header["aliases"],
+            runs=set(header.get("runs", [])),
         )
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
+import json
 import logging
 from typing import TYPE_CHECKING, Any, Self
 
@@ -24,6 +26,7 @@ from pipelines.dedup.core import (
 )
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
+from pipelines.store.core import Spool, runs_in
 from pipelines.text import content_id, words
 
 if TYPE_CHECKING:
@@ -65,6 +68,7 @@ class DedupPipeline:
         self.state_store = state_store
         self.index = NearDupIndex(config)
         self.kept: dict[str, Article] = {}  # this run's kept records, to link copies into while unwritten
+        self.run_prefix: str | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -78,12 +82,18 @@ class DedupPipeline:
             threshold=settings.getfloat("DEDUP_THRESHOLD"),
         )
         state_store = store_from_settings(settings) if settings.getbool("DEDUP_STATE") else None
-        return cls(crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store)
+        pipeline = cls(crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store)
+        crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
+        crawler.signals.connect(pipeline.records_lost, signal=events.records_lost)
+        return pipeline
+
+    @property
+    def _crawl(self) -> str:
+        return getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
 
     @property
     def _state_key(self) -> str:
-        crawl = getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
-        return f"{crawl}/{STATE_KEY}"
+        return f"{self._crawl}/{STATE_KEY}"
 
     async def open_spider(self) -> None:
         if self.state_store is None:
@@ -91,21 +101,62 @@ class DedupPipeline:
         data = await asyncio.to_thread(self.state_store.get, self._state_key)
         if data is None:
             logger.info("No dedup state at %s/%s: starting fresh", self.state_store.uri, self._state_key)
-            return
-        try:
-            self.index = NearDupIndex.from_bytes(data, self.config)
-        except StateFormatError as exc:
-            raise NotConfigured(
-                f"dedup state {self.state_store.uri}/{self._state_key} cannot be used: {exc}. "
-                "Move it away to start fresh, or restore the settings it was built with."
-            ) from exc
-        self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
-        logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
+        else:
+            try:
+                self.index = NearDupIndex.from_bytes(data, self.config)
+            except StateFormatError as exc:
+                raise NotConfigured(
+                    f"dedup state {self.state_store.uri}/{self._state_key} cannot be used: {exc}. "
+                    "Move it away to start fresh, or restore the settings it was built with."
+                ) from exc
+            self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
+            logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
+        await asyncio.to_thread(self._index_unseen_runs)
+
+    def _index_unseen_runs(self) -> None:
+        """Index the stored records of runs the state does not know (killed runs, a state that failed to save).
+
+        The spool is listed before the store: a spooled part that is drained meanwhile is in the store by
+        the time the store is listed, so no part is missed.
+        """
+        assert self.state_store is not None
+        spool = Spool(self.crawler.settings.get("STORE_SPOOL_DIR"), self.state_store.uri)
+        spooled = {key for key in spool.keys() if key.startswith(f"{self._crawl}/")}
+        keys = spooled | set(self.state_store.list(f"{self._crawl}/"))
+        for prefix, names in sorted(runs_in(sorted(keys)).items()):
+            if prefix in self.index.runs:
+                continue
+            for name in sorted(n for n in names if n.startswith("part-")):
+                key = f"{prefix}/{name}"
+                data = (spool.get(key) if key in spooled else None) or self.state_store.get(key)
+                for line in gzip.decompress(data or b"").splitlines():
+                    self._index_stored(json.loads(line))
+            self.index.runs.add(prefix)
+            self.stats.inc_value("dedup/runs_reindexed")
+
+    def _index_stored(self, record: dict[str, Any]) -> None:
+        keys = [url_key(record["url"]), url_key(record["canonical_url"])]
+        shingles = shingle_hashes(record["text"], self.config.shingle_size)
+        doc = DocInfo(record["id"], record["url"], record["published"], keys[0] == keys[1])
+        if self.index.find_or_add(doc, keys, shingles, self.index.signature(shingles)) is None:
+            self.stats.inc_value("dedup/records_reindexed")
+
+    def run_opened(self, run_prefix: str) -> None:
+        """The store's key prefix for this run: its records are in the state once the state is saved."""
+        self.run_prefix = run_prefix
+
+    def records_lost(self, ids: list[str]) -> None:
+        """Forget records whose part neither storage nor the spool took, so their copies are not dropped later."""
+        for doc_id in ids:
+            self.index.remove(doc_id)
+            self.kept.pop(doc_id, None)
 
     async def close_spider(self) -> None:
         self.stats.set_value("dedup/index_docs", len(self.index.docs))
         if self.state_store is None:
             return
+        if self.run_prefix:
+            self.index.runs.add(self.run_prefix)
         try:
             await asyncio.to_thread(self.state_store.put, self._state_key, self.index.to_bytes(), "application/x-npz")
         except Exception as exc:  # the next run rebuilds what is missing from the stored parts
@@ -120,16 +171,17 @@ class DedupPipeline:
         shingles = shingle_hashes(item.text, self.config.shingle_size)
         signature = self.index.signature(shingles)
         doc = DocInfo(item.id, item.url, item.published, keys[0] == keys[1])
-        match = self.index.find(keys, item.id, shingles, signature)
+        match = self.index.find_or_add(doc, keys, shingles, signature)
         if match is None:
-            self._keep(item, doc, keys, shingles, signature)
+            self._keep(item)
             return item
         if self._prefer(doc, match.kept) and self._withdraw(match.kept.id, item):
             # The new copy is preferred and the old one was not written yet: swap them.
             old = self.kept.pop(match.kept.id)
             self.index.supersede(match.kept.id, doc)
+            self.index.add(doc, keys, shingles, signature)
             item.duplicates = [*old.duplicates, self._link(old.url, match)]
-            self._keep(item, doc, keys, shingles, signature)
+            self._keep(item)
             self._announce(item.id, item.url, old.url, old.site, match)
             count(self.stats, "dedup/superseded", old.site)
             return item
@@ -147,8 +199,7 @@ class DedupPipeline:
             count(self.stats, "dedup/self_repeat_paragraphs", item.site, dropped)
             count(self.stats, "dedup/self_repeat_pages", item.site)
 
-    def _keep(self, item: Article, doc: DocInfo, keys: list[str], shingles: Any, signature: Any) -> None:
-        self.index.add(doc, keys, shingles, signature)
+    def _keep(self, item: Article) -> None:
         self.kept[item.id] = item
         count(self.stats, "dedup/kept", item.site)
 

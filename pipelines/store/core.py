@@ -279,6 +279,9 @@ class Spool:
         LocalStore(self.dir / "objects").put(key, data, "")
         return self.dir / "objects" / key
 
+    def get(self, key: str) -> bytes | None:
+        return LocalStore(self.dir / "objects").get(key)
+
     def keys(self) -> list[str]:
         keys = LocalStore(self.dir / "objects").list("")
         return sorted(keys, key=lambda key: (key.endswith("manifest.json"), key))

@@ -108,6 +108,7 @@ class StorePipeline:
             raise
         crawl = getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
         self.layout = RunLayout.new(crawl)
+        self.crawler.signals.send_catch_log(signal=events.run_opened, run_prefix=self.layout.run_prefix)
         await self._drain_spool()
         await asyncio.to_thread(self._recover_interrupted_runs)
         self.stats.set_value("store/run", f"{self.store.uri.rstrip('/')}/{self.layout.run_prefix}")
@@ -182,13 +183,13 @@ class StorePipeline:
         key = self.layout.part_key(part)
         if await self._write(key, part.data) == "lost":
             count(self.stats, "store/lost_records", None, len(records))
+            self.crawler.signals.send_catch_log(signal=events.records_lost, ids=[r.id for r in records])
             return
         self.parts.append(part.manifest_entry(key))
         self.stats.inc_value("store/parts")
         self.stats.inc_value("store/bytes", len(part.data))
         for record in records:
             count(self.stats, "store/records", record.site)
-        await self.crawler.signals.send_catch_log_async(signal=events.records_stored, ids=[r.id for r in records])
 
     async def _write(self, key: str, data: bytes) -> str:
         """Write one object after anything still spooled: 'stored', 'spooled' (storage down) or 'lost'."""
