@@ -166,3 +166,35 @@ def test_a_crawl_killed_mid_run_then_run_again_stores_every_article_exactly_once
     assert sum(m["records"] for m in manifests) == len(expected)
     for part in output.rglob("part-*.jsonl.gz"):
         gzip.decompress(part.read_bytes())  # every visible part is whole
+
+
+def test_a_full_spool_disk_stops_the_crawl_cleanly_and_damages_nothing(
+    gateway: CephRGW, s3_bucket: str, tmp_path: Path
+) -> None:
+    spool = tmp_path / "spool"
+    spool.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4k", "tmpfs", str(spool)], check=True)
+    settings = [f"{name}={value}" for name, value in s3_settings(gateway, s3_bucket, spool).items() if name != "OUTPUT_URI"]
+    client = gateway.client()
+    try:
+        with serve(day=1) as site:
+            seeds = tmp_path / "demo.yaml"
+            site.write_seeds(seeds, name="demo", keywords=TOPIC, since="2023-01-01")
+            command = crawl_command(seeds, f"s3://{s3_bucket}/news", *settings)
+            process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline and not any(
+                "/part-" in obj["Key"] for obj in client.list_objects_v2(Bucket=s3_bucket).get("Contents", [])
+            ):
+                time.sleep(0.02)
+            gateway.stop_gateway()
+            _, log = process.communicate(timeout=300)
+    finally:
+        subprocess.run(["umount", str(spool)], check=True)
+    assert process.returncode == 1, log[-3000:]
+    assert "the spool cannot keep it" in log
+    assert "Spider closed (spool_failed)" in log
+    assert "Traceback" not in log
+    gateway.start_gateway()
+    for record in stored_records(gateway, s3_bucket):  # what was stored before the failure is whole
+        assert record["text"]

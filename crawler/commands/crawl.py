@@ -1,4 +1,5 @@
-"""`scrapy crawl`, unchanged, except that its exit code can also say that the crawl report judged a source unhealthy."""
+"""`scrapy crawl`, unchanged, except that its exit code also says when records did not all land in storage
+(1) or the crawl report judged a source unhealthy (3, with REPORT_FAIL_ON_UNHEALTHY)."""
 
 from __future__ import annotations
 
@@ -26,9 +27,11 @@ class Command(crawl.Command):
 
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         super().run(args, opts)
-        if not self.exitcode:  # the crawl ran: its report, if written, left a verdict in the stats
-            assert self._crawler is not None
-            self.exitcode = exit_code(
-                self._crawler.stats.get_value("report/verdict"),
-                self._crawler.settings.getbool("REPORT_FAIL_ON_UNHEALTHY"),
-            )
+        if self.exitcode:
+            return
+        assert self._crawler is not None  # the crawl ran: its stats say how it went
+        stats = self._crawler.stats
+        if stats.get_value("store/lost_objects") or stats.get_value("store/unsent_parts"):
+            self.exitcode = 1  # records are in the spool or lost: a scheduler must notice
+            return
+        self.exitcode = exit_code(stats.get_value("report/verdict"), self._crawler.settings.getbool("REPORT_FAIL_ON_UNHEALTHY"))
