@@ -223,14 +223,19 @@ def test_crawl_into_s3_compatible_storage(seeds: Path, ceph_rgw: CephRGW, s3_buc
 
 
 @pytest.mark.s3
-def test_unauthorised_storage_stops_the_crawl_before_any_request(
-    site: DemoSite, seeds: Path, ceph_rgw: CephRGW, s3_bucket: str
+@pytest.mark.parametrize(
+    ("secret", "bucket", "message"),
+    [("wrong-secret", None, "HTTP 403"), (None, "no-such-bucket", "HTTP 404: the bucket does not exist")],
+)
+def test_unusable_storage_stops_the_crawl_before_any_request(
+    site: DemoSite, seeds: Path, ceph_rgw: CephRGW, s3_bucket: str, secret: str | None, bucket: str | None, message: str
 ) -> None:
     requests_before = len(site.request_log)
-    env = {"AWS_ACCESS_KEY_ID": ceph_rgw.access_key, "AWS_SECRET_ACCESS_KEY": "wrong-secret"}
-    result = crawl(seeds, f"s3://{s3_bucket}/news", f"S3_ENDPOINT_URL={ceph_rgw.endpoint_url}", env=env)
-    assert result.returncode != 0
-    assert f"cannot write to s3://{s3_bucket}/news: HTTP 403" in result.log
+    bucket = bucket or s3_bucket
+    env = {"AWS_ACCESS_KEY_ID": ceph_rgw.access_key, "AWS_SECRET_ACCESS_KEY": secret or ceph_rgw.secret_key}
+    result = crawl(seeds, f"s3://{bucket}/news", f"S3_ENDPOINT_URL={ceph_rgw.endpoint_url}", env=env)
+    assert result.returncode == 1
+    assert f"cannot write to s3://{bucket}/news: {message}" in result.log
     assert len(site.request_log) == requests_before, "no page was requested"
 
 
