@@ -6,8 +6,10 @@ inserted or deleted); the five sample articles are hard negatives (same story, i
 must be kept). Every query is labelled by its exact word-5-gram Jaccard (on `shingle_hashes`) with every
 indexed article, and the real `NearDupIndex` answers it with the calls the pipeline makes (`signature`,
 `find`, then `add` for a kept article). Speed is the CPU time of one thread (other load on the machine does
-not count), on the real texts and on synthetic ones; memory is traced with tracemalloc over synthetic
-articles. Figures and ratios only: nothing here passes or fails.
+not count): of the dedup stage as the pipeline runs it (`DedupPipeline.process_item` on `Article` items: self-
+repeat collapse, URL keys, shingling, signature, find-or-add, links and stats), and of its parts, on the real
+texts and on synthetic ones; memory is traced with tracemalloc over synthetic articles, the LSH's beside
+datasketch's default dict storage. Figures and ratios only: nothing here passes or fails.
 
     python -m bench.dedup [--data ../shared/bench/extraction/scrapinghub] [--memory-docs 20000]
 """
@@ -21,15 +23,30 @@ import random
 import sys
 import time
 import tracemalloc
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xxhash
 from datasketch import LeanMinHash, MinHash, MinHashLSH
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
 
-from pipelines.dedup.core import DedupConfig, DocInfo, NearDupIndex, collapse_repeats, exact_jaccard, shingle_hashes
+import crawler.settings as project_settings
+from crawler.items import Article
+from pipelines.dedup import DedupPipeline
+from pipelines.dedup.core import (
+    CompactMinHashLSH,
+    DedupConfig,
+    DocInfo,
+    NearDupIndex,
+    collapse_repeats,
+    exact_jaccard,
+    shingle_hashes,
+)
+from pipelines.drops import Drop
 from pipelines.text import content_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -266,60 +283,85 @@ def reference_signature(shingles: np.ndarray, config: DedupConfig) -> np.ndarray
     return minhash.hashvalues
 
 
-def time_stream(documents: Iterable[tuple[str, str]], config: DedupConfig) -> tuple[np.ndarray, int, int]:
-    """Seconds in (shingling, signature, find, add) over (text, content id) pairs into a fresh index, as the
-    pipeline calls them; and how many documents and adds there were."""
+def time_parts(texts: Sequence[str], ids: Sequence[str], config: DedupConfig) -> tuple[np.ndarray, int]:
+    """Seconds in each part of the stage (collapse, shingling, signature, find-or-add) over the texts into a
+    fresh index, called as the pipeline calls them; and how many were new (added)."""
     index = NearDupIndex(config)
     spent = np.zeros(4)
-    count = adds = 0
+    adds = 0
     clock = time.thread_time  # CPU time of this thread: other processes on the machine do not count
-    for count, (text, doc_id) in enumerate(documents, 1):
-        keys = [f"stream/{count}"]
+    for number, (text, doc_id) in enumerate(zip(texts, ids, strict=True)):
+        keys = [f"stream/{number}"]
         t0 = clock()
-        shingles = shingle_hashes(text, config.shingle_size)
+        collapse_repeats(text.split("\n"))
         t1 = clock()
-        signature = index.signature(shingles)
+        shingles = shingle_hashes(text, config.shingle_size)
         t2 = clock()
-        match = index.find(keys, doc_id, shingles, signature)
+        signature = index.signature(shingles)
         t3 = clock()
-        if match is None:
-            index.add(DocInfo(doc_id, keys[0], None, True), keys, shingles, signature)
-            adds += 1
+        adds += index.find_or_add(DocInfo(doc_id, keys[0], None, True), keys, shingles, signature) is None
         spent += (t1 - t0, t2 - t1, t3 - t2, clock() - t3)
-    return spent, count, adds
+    return spent / len(texts), adds
 
 
-def per_call(spent: np.ndarray, count: int, adds: int) -> np.ndarray:
-    return spent / np.array([count, count, count, max(adds, 1)])
+class _BenchSpider(Spider):
+    name = "bench"
+    crawl_name = "bench"
+
+
+def time_stage(texts: Sequence[str], ids: Sequence[str]) -> tuple[float, int]:
+    """CPU seconds per document of `DedupPipeline.process_item`, built from the project's settings (no saved
+    state), over `Article` items of these texts into a fresh index; and how many it kept."""
+    settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
+    crawler = get_crawler(_BenchSpider, {**settings, "DEDUP_STATE": False, "LOG_LEVEL": "ERROR"})
+    crawler.spider = crawler._create_spider()
+    pipeline = DedupPipeline.from_crawler(crawler)
+    items = [
+        Article(id=doc_id, url=f"https://outlet{n % 40}.example/2025/03/{n}/article-{n}/",
+                canonical_url=f"https://outlet{n % 40}.example/2025/03/{n}/article-{n}/", site=f"outlet{n % 40}",
+                title="A title", author=None, published="2025-03-01", language="fr", description=None, tags=[],
+                text=text, word_count=0, fetched_at="2025-03-01T00:00:00+00:00")
+        for n, (text, doc_id) in enumerate(zip(texts, ids, strict=True))
+    ]  # fmt: skip
+    gc.collect()
+    start = time.thread_time()
+    for item in items:
+        try:
+            pipeline.process_item(item)
+        except Drop:
+            pass
+    spent = time.thread_time() - start
+    return spent / len(items), int(crawler.stats.get_value("dedup/kept", 0))
 
 
 def best_of(repeats: int, run: Callable[[], float]) -> float:
     return min(run() for _ in range(repeats))
 
 
-def print_speed(texts: Sequence[str], originals: Sequence[str], synthetic: int, vocabulary: Sequence[str],
-                config: DedupConfig) -> None:
-    documents = [(t, content_id(t)) for t in texts]
-    runs = [time_stream(documents, config) for _ in range(TIMING_REPEATS)]
-    real = per_call(np.min([r[0] for r in runs], axis=0), *runs[0][1:])
-    fake = per_call(*time_stream(((t, content_id(t)) for t in synthetic_texts(synthetic, vocabulary, seed=11)), config))
+def print_speed(texts: Sequence[str], synthetic: int, vocabulary: Sequence[str], config: DedupConfig) -> None:
+    fake_texts = list(synthetic_texts(synthetic, vocabulary, seed=11))
+    ids = [content_id(t) for t in texts]  # the extractor computes the id, in the workers
+    fake_ids = [content_id(t) for t in fake_texts]
+    runs = [time_parts(texts, ids, config) for _ in range(TIMING_REPEATS)]
+    real, real_adds = np.min([r[0] for r in runs], axis=0), runs[0][1]
+    fake, fake_adds = time_parts(fake_texts, fake_ids, config)
+    stages = [time_stage(texts, ids) for _ in range(TIMING_REPEATS)]
+    real_stage, real_kept = min(stages)
+    fake_stage, fake_kept = time_stage(fake_texts, fake_ids)
     mean_words = np.mean([len(words(t)) for t in texts])
     print(f"\nThroughput, CPU time of one thread: A = {len(texts):,} real texts (originals, copies, samples; "
-          f"mean {mean_words:.0f} words; best of {TIMING_REPEATS} passes),\n  B = {synthetic:,} synthetic 400–800-word "
-          "articles (mean 600) into one growing index")
-    print(f"  {'stage':<42}{'A µs/call':>10}{'A /s':>8}{'B µs/call':>11}{'B /s':>8}")
-    names = ("shingling (shingle_hashes)", "signature (NearDupIndex.signature)",
-             "query (find, incl. exact confirmation)", "insert (add, per kept article)")
+          f"mean {mean_words:.0f} words; {real_adds:,} new; best of {TIMING_REPEATS} passes),\n  B = {synthetic:,} "
+          f"synthetic 400–800-word articles in paragraphs (mean 600; {fake_adds:,} new) into one growing index")
+    print(f"  {'part (CPU per document)':<50}{'A µs':>8}{'A /s':>8}{'B µs':>9}{'B /s':>8}")
+    names = ("collapse_repeats (hashes the words, for shingling too)", "shingle_hashes (from those hashes)",
+             "NearDupIndex.signature", "NearDupIndex.find_or_add (LSH, Jaccard, insert)")
     for name, a, b in zip(names, real, fake, strict=True):
-        print(f"  {name:<42}{a * 1e6:>10.1f}{1 / a:>8,.0f}{b * 1e6:>11.1f}{1 / b:>8,.0f}")
-    a, b = real.sum(), fake.sum()
-    print(f"  {'total for a new article (all four)':<42}{a * 1e6:>10.1f}{1 / a:>8,.0f}{b * 1e6:>11.1f}{1 / b:>8,.0f}"
-          f"   target ≥ 2,000 docs/s")
-
-    collapse = best_of(TIMING_REPEATS, lambda: _seconds(lambda: [collapse_repeats(t.split("\n")) for t in originals]))
-    collapse /= len(originals)
-    print(f"  not in the total: collapse_repeats on the {len(originals)} originals {collapse * 1e6:,.0f} µs/call "
-          f"({1 / collapse:,.0f}/s), which the pipeline runs before shingling")
+        print(f"  {name:<50}{a * 1e6:>8.1f}{1 / a:>8,.0f}{b * 1e6:>9.1f}{1 / b:>8,.0f}")
+    print(f"  {'sum of the parts':<50}{real.sum() * 1e6:>8.1f}{1 / real.sum():>8,.0f}{fake.sum() * 1e6:>9.1f}"
+          f"{1 / fake.sum():>8,.0f}")
+    print(f"  {'the stage: DedupPipeline.process_item':<50}{real_stage * 1e6:>8.1f}{1 / real_stage:>8,.0f}"
+          f"{fake_stage * 1e6:>9.1f}{1 / fake_stage:>8,.0f}   target ≥ 2,000 docs/s")
+    print(f"    (kept {real_kept:,} of A, {fake_kept:,} of B; the rest of the stage is URL keys, links and stats)")
 
     subset = texts[:REFERENCE_DOCS]
     index = NearDupIndex(config)
@@ -347,30 +389,26 @@ def _seconds(work: Callable[[], object]) -> float:
 
 
 def synthetic_texts(count: int, vocabulary: Sequence[str], seed: int) -> Iterator[str]:
-    """Unrelated 400–800-word articles drawn from the corpus vocabulary (word frequencies as in real text)."""
+    """Unrelated 400–800-word articles drawn from the corpus vocabulary (word frequencies as in real text),
+    in paragraphs of 20–80 words."""
     rng = np.random.default_rng(seed)
     vocab = np.array(vocabulary, dtype=object)
     for _ in range(count):
-        yield " ".join(vocab[rng.integers(len(vocab), size=int(rng.integers(400, 801)))])
+        tokens = vocab[rng.integers(len(vocab), size=int(rng.integers(400, 801)))]
+        cuts = np.cumsum(rng.integers(20, 81, size=40))
+        yield "\n".join(" ".join(part) for part in np.split(tokens, cuts[cuts < tokens.size]))
 
 
 def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> None:
-    gc.collect()
-    tracemalloc.start()
-    base = tracemalloc.get_traced_memory()[0]
-    index = NearDupIndex(config)
-    for number, text in enumerate(synthetic_texts(count, vocabulary, seed=7)):
-        url = f"https://news.example/{number:08d}/an-article-slug"
-        shingles = shingle_hashes(text, config.shingle_size)
-        index.add(DocInfo(content_id(text), url, None, True), [url], shingles, index.signature(shingles))
-    gc.collect()
-    total = tracemalloc.get_traced_memory()[0] - base
-    lsh = _datasketch_bytes()
+    index, total = _traced(lambda: _filled_index(count, vocabulary, config))
+    signatures = [index.signature(a) for a in index.shingles.values()]
+    _, lsh = _traced(lambda: _filled_lsh(CompactMinHashLSH(config.num_perm, config.bands, config.rows), signatures))
     shingle_store = sys.getsizeof(index.shingles) + sum(sys.getsizeof(a) for a in index.shingles.values())
     mean_shingles = np.mean([a.size for a in index.shingles.values()])
-
-    signatures = [index.signature(a) for a in index.shingles.values()]
-    default_lsh = _traced_lsh_bytes(MinHashLSH(threshold=config.threshold, num_perm=config.num_perm), signatures, config)
+    previous = MinHashLSH(num_perm=config.num_perm, params=(config.bands, config.rows), hashfunc=xxhash.xxh32_intdigest)
+    _, dict_storage = _traced(lambda: _filled_lsh(previous, signatures))
+    _, default_lsh = _traced(lambda: _filled_lsh(MinHashLSH(threshold=config.threshold, num_perm=config.num_perm),
+                                                 signatures))  # fmt: skip
 
     start = time.thread_time()
     state = index.to_bytes()
@@ -380,34 +418,52 @@ def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> 
     loaded = time.thread_time() - start
 
     print(f"\nMemory: {count:,} synthetic 400–800-word articles added (mean {mean_shingles:.0f} shingles), tracemalloc")
-    print(f"  {'part':<60}{'bytes/doc':>10}")
+    print(f"  {'part':<72}{'bytes/doc':>10}")
     rows = (
-        (f"LSH (datasketch MinHashLSH, {config.bands} bands × {config.rows} rows)", lsh),
+        (f"LSH (CompactMinHashLSH: datasketch MinHashLSH, compact storage, {config.bands} × {config.rows})", lsh),
         ("exact shingle store (uint32 arrays, for the Jaccard check)", shingle_store),
         ("other (doc info, URL keys, content ids)", total - lsh - shingle_store),
         ("whole index", total),
-    )
+        (f"for reference: MinHashLSH dict storage, {config.bands} × {config.rows}, xxh32 band keys (before)",
+         dict_storage),
+        ("for reference: MinHashLSH(threshold=0.8) default, 9 × 13", default_lsh),
+    )  # fmt: skip
     for name, size in rows:
-        print(f"  {name:<60}{size / count:>10,.0f}")
-    print(f"  {'for reference: MinHashLSH(threshold=0.8) default 9 × 13':<60}{default_lsh / count:>10,.0f}")
+        print(f"  {name:<72}{size / count:>10,.0f}")
     print(f"  state file (to_bytes): {len(state) / count:,.0f} bytes/doc; save {saved / count * 1e6:.0f} µs/doc, "
           f"load (from_bytes, rebuilds the LSH) {loaded / count * 1e6:.0f} µs/doc")
 
 
-def _traced_lsh_bytes(lsh: MinHashLSH, signatures: Sequence[np.ndarray], config: DedupConfig) -> int:
+def _filled_index(count: int, vocabulary: Sequence[str], config: DedupConfig) -> NearDupIndex:
+    index = NearDupIndex(config)
+    for number, text in enumerate(synthetic_texts(count, vocabulary, seed=7)):
+        url = f"https://news.example/{number:08d}/an-article-slug"
+        shingles = shingle_hashes(text, config.shingle_size)
+        index.add(DocInfo(content_id(text), url, None, True), [url], shingles, index.signature(shingles))
+    return index
+
+
+def _filled_lsh(lsh: MinHashLSH, signatures: Sequence[np.ndarray]) -> MinHashLSH:
+    """The LSH with every signature inserted the way its index inserts them."""
+    for number, signature in enumerate(signatures):
+        key = f"{number:032x}"  # ids are 32 hex digits
+        if isinstance(lsh, CompactMinHashLSH):
+            lsh.insert_hashes(key, lsh.band_hashes(signature))
+        else:
+            lsh.insert(key, LeanMinHash(seed=1, hashvalues=signature, scheme="affine32"))
+    return lsh
+
+
+def _traced(build: Callable[[], object]) -> tuple[Any, int]:
+    """What `build` returns, and the bytes it left allocated (tracemalloc; the texts it went through are gone)."""
     gc.collect()
     tracemalloc.start()
-    for number, signature in enumerate(signatures):
-        lsh.insert(str(number), LeanMinHash(seed=config.seed, hashvalues=signature, scheme="affine32"))
-    return _datasketch_bytes()
-
-
-def _datasketch_bytes() -> int:
-    """Live bytes allocated by datasketch's code since tracing started (the LSH tables, band keys, key lists);
-    stops tracing."""
-    snapshot = tracemalloc.take_snapshot()
+    base = tracemalloc.get_traced_memory()[0]
+    built = build()
+    gc.collect()
+    size = tracemalloc.get_traced_memory()[0] - base
     tracemalloc.stop()
-    return sum(s.size for s in snapshot.statistics("filename") if "/datasketch/" in s.traceback[0].filename)
+    return built, size
 
 
 # -- main --------------------------------------------------------------------------------------------
@@ -444,7 +500,7 @@ def main(argv: Sequence[str] | None = None) -> None:
           f"max true Jaccard with anything indexed {worst:.3f}")
 
     originals = [body for _, body in bodies]
-    print_speed(originals + [q.text for q in queries] + samples, originals, args.memory_docs, vocabulary, config)
+    print_speed(originals + [q.text for q in queries] + samples, args.memory_docs, vocabulary, config)
     print_memory(args.memory_docs, vocabulary, config)
 
 

@@ -1,4 +1,4 @@
-"""Downloader middleware that keeps hostile pages from steering the crawler off the public web."""
+"""Downloader middlewares: keep hostile pages from steering the crawler off the public web; skip what is stored."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import socket
 from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
+from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from crawler.stats import count
+from crawler.urls import url_key
+from pipelines.dedup.pipeline import DedupPipeline
 
 if TYPE_CHECKING:
     from scrapy import Request
@@ -77,3 +80,34 @@ class PublicAddressesOnly:
             count(self.stats, "crawl/skipped/private_address", site)
             logger.warning("Refused %s: %s is not a public address (BLOCK_PRIVATE_ADDRESSES)", request.url, host)
             raise Refused(f"{host} is not a public address")
+
+
+class SkipStored:
+    """Do not fetch again a page whose article an earlier run stored (or dropped as a copy of a stored one).
+
+    A scheduled crawl then fetches only what is new: feeds, sitemaps and start pages are read every run, and
+    the pages they lead to are skipped when their URL key (`crawler.urls.url_key`: AMP, print and tracking
+    variants included) is in the dedup state of earlier runs, beside the output or in Redis. The dedup
+    pipeline answers (`DedupPipeline.is_stored`); without it nothing is skipped. Setting: CRAWL_SKIP_STORED.
+    Stats: crawl/skipped/already_stored.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.dedup: DedupPipeline | None = None
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        if not crawler.settings.getbool("CRAWL_SKIP_STORED", True):
+            raise NotConfigured("CRAWL_SKIP_STORED is off")
+        middleware = cls(crawler)
+        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        return middleware
+
+    def spider_opened(self) -> None:
+        self.dedup = self.crawler.get_item_pipeline(DedupPipeline)
+
+    def process_request(self, request: Request) -> None:
+        if self.dedup is not None and self.dedup.is_stored(url_key(request.url)):
+            count(self.crawler.stats, "crawl/skipped/already_stored", request.meta.get("site"))
+            raise Refused(f"stored by an earlier run: {request.url}")

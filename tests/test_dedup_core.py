@@ -11,21 +11,22 @@ import re
 
 import numpy as np
 import pytest
-from datasketch import MinHash
+from datasketch import LeanMinHash, MinHash, MinHashLSH
 
+from pipelines.dedup import core
 from pipelines.dedup.core import (
     STATE_FORMAT,
+    CompactMinHashLSH,
     DedupConfig,
     DocInfo,
     NearDupIndex,
     StateFormatError,
-    _word_spans,
     collapse_repeats,
     exact_jaccard,
     preference_key,
     shingle_hashes,
 )
-from pipelines.text import words
+from pipelines.text import word_spans, words
 
 
 def paragraphs(text: str) -> list[str]:
@@ -121,6 +122,21 @@ def test_pre_filters_never_change_which_paragraphs_are_repeats(sample_texts: lis
                 assert collapse_repeats(page, similarity) == difflib_collapse(page, similarity)
 
 
+def test_pages_with_newlines_inside_paragraphs_and_many_equal_lengths_collapse_as_documented() -> None:
+    rng = random.Random(4)
+    vocabulary = [f"mot{n}" for n in range(40)]
+    for _ in range(30):
+        base = [" ".join(rng.choices(vocabulary, k=rng.randrange(1, 14))) for _ in range(rng.randrange(2, 25))]
+        page = list(base)
+        for para in rng.sample(base, min(4, len(base))):
+            tokens = para.split()
+            tokens[rng.randrange(len(tokens))] = rng.choice(vocabulary)
+            page.insert(rng.randrange(len(page) + 1), " ".join(tokens))
+        page = [p.replace(" ", "\n", 1) if rng.random() < 0.2 else p for p in page]  # a newline inside
+        for similarity in (0.6, 0.9):
+            assert collapse_repeats(page, similarity) == difflib_collapse(page, similarity)
+
+
 # -- shingling -----------------------------------------------------------------------------------
 
 TRICKY = (
@@ -131,7 +147,7 @@ TRICKY = (
 
 
 def spanned_words(text: str) -> list[str]:
-    points, starts, ends = _word_spans(text)
+    points, starts, ends = word_spans(text)
     return ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)]
 
 
@@ -383,3 +399,81 @@ def test_indexed_runs_are_part_of_the_state(sample_texts: list[str]) -> None:
     index = make_index()
     index.runs.add("demo/2026-11-23/20261123T000000Z-abc123")
     assert NearDupIndex.from_bytes(index.to_bytes(), DedupConfig()).runs == index.runs
+
+
+# -- compact LSH storage ----------------------------------------------------------------------------
+
+
+def related_signatures(count: int, seed: int) -> list[np.ndarray]:
+    """Random signatures, many sharing some bands with an earlier one (as copies do)."""
+    rng = np.random.default_rng(seed)
+    signatures: list[np.ndarray] = []
+    for _ in range(count):
+        signature = rng.integers(0, 2**32, 128, dtype=np.uint64).astype(np.uint32)
+        if signatures and rng.random() < 0.5:
+            other = signatures[rng.integers(len(signatures))]
+            shared = rng.random(128) < rng.random()
+            signature[shared] = other[shared]
+        signatures.append(signature)
+    return signatures
+
+
+def minhash(signature: np.ndarray) -> LeanMinHash:
+    return LeanMinHash(seed=1, hashvalues=signature, scheme="affine32")
+
+
+def test_compact_storage_answers_as_datasketchs_dict_storage() -> None:
+    config = DedupConfig()
+    compact = CompactMinHashLSH(config.num_perm, config.bands, config.rows)
+    reference = MinHashLSH(num_perm=config.num_perm, params=(config.bands, config.rows))
+    signatures = related_signatures(1_500, seed=2)  # several merges of the buffered insertions
+    for number, signature in enumerate(signatures):
+        key = f"doc{number}"
+        assert sorted(compact.candidates(compact.band_hashes(signature))) == sorted(reference.query(minhash(signature)))
+        if number % 3:  # datasketch's own insert, and the precomputed-hashes path
+            compact.insert(key, minhash(signature))
+        else:
+            compact.insert_hashes(key, compact.band_hashes(signature))
+        reference.insert(key, minhash(signature))
+    for number in range(0, 1_500, 7):
+        compact.remove(f"doc{number}")
+        reference.remove(f"doc{number}")
+    for signature in signatures[::5]:
+        expected = sorted(reference.query(minhash(signature)))
+        assert sorted(compact.query(minhash(signature))) == expected
+        assert sorted(compact.candidates(compact.band_hashes(signature))) == expected
+    assert ("doc7" in compact, "doc8" in compact) == (False, True)
+    assert len(compact.keys) == len(reference.keys) and not compact.is_empty()
+    assert [sorted(c.values()) for c in compact.get_counts()] == [sorted(c.values()) for c in reference.get_counts()]
+
+
+def test_band_hashes_are_datasketchs_per_band_hashes_computed_at_once() -> None:
+    lsh = CompactMinHashLSH(128, 21, 6)
+    for signature in related_signatures(50, seed=5):
+        hashes = lsh.band_hashes(signature)
+        values = minhash(signature).hashvalues
+        assert hashes.tolist() == [lsh._H(values[start:end]) for start, end in lsh.hashranges]
+
+
+def test_buffered_and_merged_entries_are_found_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(core, "_MIN_PENDING", 8)
+    lsh = CompactMinHashLSH(16, 4, 4)
+    signatures = related_signatures(40, seed=7)
+    for number, signature in enumerate(signatures):
+        lsh.insert_hashes(f"d{number}", lsh.band_hashes(signature[:16]))
+    assert lsh.buckets.hashes.size > 0 and len(lsh.buckets) == 40 * 4  # some merged, some still buffered
+    assert all(f"d{n}" in lsh.candidates(lsh.band_hashes(s[:16])) for n, s in enumerate(signatures))
+    lsh.remove("d3")
+    assert "d3" not in lsh.candidates(lsh.band_hashes(signatures[3][:16])) and len(lsh.buckets) == 39 * 4
+    with pytest.raises(ValueError, match="already"):
+        lsh.insert_hashes("d4", lsh.band_hashes(signatures[4][:16]))
+
+
+def test_index_finds_a_copy_added_before_and_after_its_state_is_reloaded(sample_texts: list[str]) -> None:
+    index = make_index()
+    for number, text in enumerate(sample_texts):
+        add(index, f"id{number}", text)
+    copy = edited_copy(sample_texts[2], random.Random(8), 2)
+    for current in (index, NearDupIndex.from_bytes(index.to_bytes(), DedupConfig())):
+        match = find(current, copy)
+        assert match is not None and match.kept.id == "id2" and match.reason == "near_duplicate"

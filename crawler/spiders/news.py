@@ -33,6 +33,10 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+# Entry points (feeds, sitemaps, start pages) change between runs: with HTTPCACHE_ENABLED (RFC2616Policy) a cached
+# copy is always revalidated with its ETag/Last-Modified, never taken as fresh on a heuristic lifetime.
+REVALIDATE = {"Cache-Control": "max-age=0"}
+
 
 class NewsSpider(SitemapSpider):
     """Crawl the outlets of a seeds file (`-a seeds=PATH`, else the NEWS_SEEDS setting).
@@ -75,15 +79,17 @@ class NewsSpider(SitemapSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         for site in self.seeds.sites:
-            meta = {"site": site.name}
             for url in site.sitemaps:
-                yield Request(url, callback=self.parse_sitemap, errback=self.on_error, meta=meta, priority=10)
+                yield self._entry_point(url, self.parse_sitemap, site, 10)
             for url in site.feeds:
-                yield Request(url, callback=self.parse_feed, errback=self.on_error, meta=meta, priority=10)
+                yield self._entry_point(url, self.parse_feed, site, 10)
             for url in site.start_urls:
-                yield Request(
-                    url, callback=self.parse_page, errback=self.on_error, meta={**meta, "start_page": True}, priority=5
-                )
+                yield self._entry_point(url, self.parse_page, site, 5, start_page=True)
+
+    def _entry_point(self, url: str, callback: Any, site: SiteSeed, priority: int, **meta: Any) -> Request:
+        """A sitemap, feed or start page: read every run, revalidated when cached (REVALIDATE)."""
+        meta = {"site": site.name, **meta}
+        return Request(url, callback, headers=REVALIDATE, errback=self.on_error, meta=meta, priority=priority)
 
     # -- entry points -------------------------------------------------------------------------------
 
@@ -101,7 +107,9 @@ class NewsSpider(SitemapSpider):
         self._inc("crawl/sitemaps", site.name)
         for request in requests:
             if request.callback == self._parse_sitemap:
-                yield request.replace(callback=self.parse_sitemap, errback=self.on_error, meta={"site": site.name})
+                yield request.replace(
+                    callback=self.parse_sitemap, errback=self.on_error, meta={"site": site.name}, headers=REVALIDATE
+                )
             else:
                 yield from self._article_request(site, request.url, "sitemap")
 
@@ -164,7 +172,7 @@ class NewsSpider(SitemapSpider):
             for link in self.link_extractor.extract_links(response):
                 if site.owns(link.url):
                     yield Request(
-                        request_url(link.url), callback=self.parse_page, meta={"site": site.name}, errback=self.on_error
+                        request_url(link.url), self.parse_page, meta=self._page_meta(site), errback=self.on_error
                     )
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -174,7 +182,13 @@ class NewsSpider(SitemapSpider):
         if not (site.owns(url) and self._may_be_article(site, url)):
             self._inc(f"crawl/skipped/not_article_url/{source}", site.name)
             return
-        yield Request(url, callback=self.parse_page, meta={"site": site.name}, errback=self.on_error)
+        yield Request(url, callback=self.parse_page, meta=self._page_meta(site), errback=self.on_error)
+
+    @staticmethod
+    def _page_meta(site: SiteSeed) -> dict[str, Any]:
+        """Meta of a request for an article or listing page. Only entry points (feeds, sitemaps, start pages) go
+        through the HTTP cache, for conditional requests when HTTPCACHE_ENABLED: a page is fetched once anyway."""
+        return {"site": site.name, "dont_cache": True}
 
     def _may_be_article(self, site: SiteSeed, url: str) -> bool:
         return site.is_article_url(url) and not is_listing_url(url)

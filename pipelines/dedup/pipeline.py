@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import gzip
 import json
 import logging
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
 
 from crawler.items import Article
+from crawler.queues import worker_finished, worker_lost
+from crawler.redis import crawl_prefix, redis_link
 from crawler.stats import count
 from crawler.urls import url_key
 from pipelines import events
@@ -24,6 +28,7 @@ from pipelines.dedup.core import (
     preference_key,
     shingle_hashes,
 )
+from pipelines.dedup.redis_index import RedisNearDupIndex
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.core import Spool, runs_in
@@ -33,11 +38,13 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
+    from crawler.redis import RedisLink
     from pipelines.store.core import ObjectStore
 
 logger = logging.getLogger(__name__)
 
 STATE_KEY = "_state/dedup.npz"
+URL_DAYS_KEY = "_state/url_days.json.gz"  # when each URL key was last seen (DEDUP_URL_TTL_DAYS), beside the state
 
 
 class DedupPipeline:
@@ -49,9 +56,16 @@ class DedupPipeline:
     Every link goes to the run's duplicates log (via `events.duplicate_found`) and, while it is unwritten,
     into the kept record's `duplicates`.
 
+    A dropped copy's URL keys are indexed for the article kept, so no later run fetches the copy again
+    (`is_stored`, asked by crawler.middlewares.SkipStored). URL keys not seen for DEDUP_URL_TTL_DAYS are
+    forgotten. With REDIS_URL the index is a RedisNearDupIndex shared by every worker of the crawl; the
+    articles a worker keeps stay *pending* until it has written them, and when it dies (`worker_lost`) the
+    ones it never wrote are forgotten before its requests go back to the queue.
+
     Settings: DEDUP_ENABLED, DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD,
-    DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output). Stats: dedup/kept,
-    dedup/same_url, dedup/exact, dedup/near_duplicate, dedup/self_repeat_paragraphs, dedup/superseded.
+    DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output), DEDUP_URL_TTL_DAYS,
+    REDIS_URL. Stats: dedup/kept, dedup/same_url, dedup/exact, dedup/near_duplicate,
+    dedup/self_repeat_paragraphs, dedup/superseded, dedup/url_keys_expired, dedup/unwritten_forgotten.
     """
 
     def __init__(
@@ -60,15 +74,24 @@ class DedupPipeline:
         config: DedupConfig,
         paragraph_similarity: float,
         state_store: ObjectStore | None,
+        url_ttl_days: int = 0,
+        redis: RedisLink | None = None,
     ) -> None:
         self.crawler = crawler
         self.stats: StatsCollector = crawler.stats
         self.config = config
         self.paragraph_similarity = paragraph_similarity
         self.state_store = state_store
-        self.index = NearDupIndex(config)
+        self.url_ttl_days = url_ttl_days
+        self.redis = redis
+        self.index: NearDupIndex | RedisNearDupIndex = (
+            NearDupIndex(config) if redis is None
+            else RedisNearDupIndex(redis.client, crawl_prefix(self._crawl), config, url_ttl_days)
+        )  # fmt: skip
         self.kept: dict[str, Article] = {}  # this run's kept records, to link copies into while unwritten
         self.run_prefix: str | None = None
+        self.stored_keys: frozenset[str] = frozenset()  # URL keys of articles stored by earlier runs (file state)
+        self.url_days: dict[str, int] = {}  # URL key -> day last seen, with DEDUP_URL_TTL_DAYS (file state)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -81,10 +104,18 @@ class DedupPipeline:
             bands=settings.getint("DEDUP_BANDS"),
             threshold=settings.getfloat("DEDUP_THRESHOLD"),
         )
-        state_store = store_from_settings(settings) if settings.getbool("DEDUP_STATE") else None
-        pipeline = cls(crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store)
+        link = redis_link(crawler)
+        # With Redis the state is in Redis, but a dead worker's run is still read back from the store.
+        state_store = store_from_settings(settings) if settings.getbool("DEDUP_STATE") or link else None
+        pipeline = cls(
+            crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store,
+            settings.getint("DEDUP_URL_TTL_DAYS"), link,
+        )  # fmt: skip
         crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
         crawler.signals.connect(pipeline.records_lost, signal=events.records_lost)
+        if link is not None:
+            crawler.signals.connect(pipeline.worker_lost, signal=worker_lost)
+            crawler.signals.connect(pipeline.worker_finished, signal=worker_finished)
         return pipeline
 
     @property
@@ -95,7 +126,17 @@ class DedupPipeline:
     def _state_key(self) -> str:
         return f"{self._crawl}/{STATE_KEY}"
 
+    @property
+    def _url_days_key(self) -> str:
+        return f"{self._crawl}/{URL_DAYS_KEY}"
+
     async def open_spider(self) -> None:
+        if isinstance(self.index, RedisNearDupIndex):
+            assert self.redis is not None and self.state_store is not None
+            self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
+            await asyncio.to_thread(self._index_unseen_runs)
+            self.index = self.index.owned_by(self.redis.worker)  # from now on, kept articles are pending
+            return
         if self.state_store is None:
             return
         data = await asyncio.to_thread(self.state_store.get, self._state_key)
@@ -112,38 +153,105 @@ class DedupPipeline:
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
             logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
         await asyncio.to_thread(self._index_unseen_runs)
+        if self.url_ttl_days:
+            self._expire_url_keys(await asyncio.to_thread(self.state_store.get, self._url_days_key))
+        assert isinstance(self.index, NearDupIndex)
+        self.stored_keys = frozenset(self.index.url_keys)
 
     def _index_unseen_runs(self) -> None:
-        """Index the stored records of runs the state does not know (killed runs, a state that failed to save).
+        """Index the stored records of runs the state does not know (killed runs, a state that failed to save)."""
+        for prefix, records in self._stored_runs(f"{self._crawl}/", skip=self.index.runs):
+            entries = [self._entry(record) for record in records]
+            matches = (
+                self.index.find_or_add_many(entries) if isinstance(self.index, RedisNearDupIndex)
+                else [self.index.find_or_add(*entry) for entry in entries]
+            )  # fmt: skip
+            self.stats.inc_value("dedup/records_reindexed", sum(match is None for match in matches))
+            self.index.runs.add(prefix)
+            self.stats.inc_value("dedup/runs_reindexed")
+
+    def _stored_runs(self, under: str, skip: Any = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+        """(run prefix, records) of every run stored under `under`, parts in the local spool included.
 
         The spool is listed before the store: a spooled part that is drained meanwhile is in the store by
         the time the store is listed, so no part is missed.
         """
         assert self.state_store is not None
         spool = Spool(self.crawler.settings.get("STORE_SPOOL_DIR"), self.state_store.uri)
-        spooled = {key for key in spool.keys() if key.startswith(f"{self._crawl}/")}
-        keys = spooled | set(self.state_store.list(f"{self._crawl}/"))
+        spooled = {key for key in spool.keys() if key.startswith(under)}
+        keys = spooled | set(self.state_store.list(under))
         for prefix, names in sorted(runs_in(sorted(keys)).items()):
-            if prefix in self.index.runs:
+            if prefix in skip:
                 continue
+            records = []
             for name in sorted(n for n in names if n.startswith("part-")):
                 key = f"{prefix}/{name}"
                 data = (spool.get(key) if key in spooled else None) or self.state_store.get(key)
-                for line in gzip.decompress(data or b"").splitlines():
-                    self._index_stored(json.loads(line))
-            self.index.runs.add(prefix)
-            self.stats.inc_value("dedup/runs_reindexed")
+                records += [json.loads(line) for line in gzip.decompress(data or b"").splitlines()]
+            yield prefix, records
 
-    def _index_stored(self, record: dict[str, Any]) -> None:
+    def _entry(self, record: dict[str, Any]) -> tuple[DocInfo, list[str], Any, Any]:
+        """What the index takes for a stored record: DocInfo, URL keys, shingles, signature."""
         keys = [url_key(record["url"]), url_key(record["canonical_url"])]
         shingles = shingle_hashes(record["text"], self.config.shingle_size)
         doc = DocInfo(record["id"], record["url"], record["published"], keys[0] == keys[1])
-        if self.index.find_or_add(doc, keys, shingles, self.index.signature(shingles)) is None:
-            self.stats.inc_value("dedup/records_reindexed")
+        return doc, keys, shingles, self.index.signature(shingles)
+
+    def _expire_url_keys(self, data: bytes | None) -> None:
+        """Forget URL keys not seen for DEDUP_URL_TTL_DAYS (keys saved before their day was recorded start today)."""
+        assert isinstance(self.index, NearDupIndex)
+        seen: dict[str, int] = json.loads(gzip.decompress(data)) if data else {}
+        today = _today()
+        self.url_days = {key: seen.get(key, today) for key in self.index.url_keys}
+        for key, day in list(self.url_days.items()):
+            if today - day > self.url_ttl_days:
+                del self.index.url_keys[key], self.url_days[key]
+                self.stats.inc_value("dedup/url_keys_expired")
+
+    def is_stored(self, key: str) -> bool:
+        """Whether an earlier run stored the article (or dropped a copy) at this URL key, so the crawl need not
+        fetch it again; that counts as seeing the key again for DEDUP_URL_TTL_DAYS."""
+        if isinstance(self.index, RedisNearDupIndex):
+            return self.index.is_stored(key)
+        if key not in self.stored_keys:
+            return False
+        if self.url_ttl_days:
+            self.url_days[key] = _today()
+        return True
 
     def run_opened(self, run_prefix: str) -> None:
         """The store's key prefix for this run: its records are in the state once the state is saved."""
         self.run_prefix = run_prefix
+        if self.redis is not None:
+            assert isinstance(self.index, RedisNearDupIndex)
+            self.index.open_run(self.redis.worker, run_prefix)
+
+    async def worker_lost(self, worker: str) -> None:
+        """A worker of this crawl died: forget the articles it kept but never wrote, so they are kept again when
+        its requests are fetched again; mark the ones it wrote as stored."""
+        await asyncio.to_thread(self._settle_worker, worker)
+
+    def _settle_worker(self, worker: str) -> None:
+        assert isinstance(self.index, RedisNearDupIndex)
+        run = self.index.run_of(worker)
+        written = {record["id"] for _, records in self._stored_runs(f"{run}/") for record in records} if run else set()
+        pending = self.index.pending(worker)
+        self.index.confirm([doc_id for doc_id in pending if doc_id in written])
+        for doc_id in pending:
+            if doc_id not in written:
+                self.index.remove(doc_id)
+                self.stats.inc_value("dedup/unwritten_forgotten")
+        if run:
+            self.index.runs.add(run)
+        self.index.forget_writer(worker)
+        logger.warning("Worker %s died: %d of its articles were written, %d forgotten", worker,
+                       len(set(pending) & written), len(set(pending) - written))  # fmt: skip
+
+    def worker_finished(self, worker: str) -> None:
+        """This worker leaves the crawl with its records written (or in the spool): none is pending any more."""
+        assert isinstance(self.index, RedisNearDupIndex)
+        self.index.confirm(self.index.pending(worker))
+        self.index.forget_writer(worker)
 
     def records_lost(self, ids: list[str]) -> None:
         """Forget records whose part neither storage nor the spool took, so their copies are not dropped later."""
@@ -157,8 +265,14 @@ class DedupPipeline:
             return
         if self.run_prefix:
             self.index.runs.add(self.run_prefix)
+        if isinstance(self.index, RedisNearDupIndex):
+            return  # the state is in Redis already
         try:
             await asyncio.to_thread(self.state_store.put, self._state_key, self.index.to_bytes(), "application/x-npz")
+            if self.url_ttl_days:
+                days = {key: self.url_days.get(key, _today()) for key in self.index.url_keys}
+                data = gzip.compress(json.dumps(days).encode())
+                await asyncio.to_thread(self.state_store.put, self._url_days_key, data, "application/gzip")
         except Exception as exc:  # the next run rebuilds what is missing from the stored parts
             self.stats.inc_value("dedup/state_not_saved")
             logger.error("Dedup state not saved to %s/%s: %s", self.state_store.uri, self._state_key, exc)
@@ -172,6 +286,7 @@ class DedupPipeline:
         signature = self.index.signature(shingles)
         doc = DocInfo(item.id, item.url, item.published, keys[0] == keys[1])
         match = self.index.find_or_add(doc, keys, shingles, signature)
+        self._seen(keys)
         if match is None:
             self._keep(item)
             return item
@@ -186,6 +301,8 @@ class DedupPipeline:
             count(self.stats, "dedup/superseded", old.site)
             return item
         self._link_copy(match, item.url, item.site)
+        if isinstance(self.index, NearDupIndex):  # RedisNearDupIndex did it in find_or_add, atomically
+            self.index.add(match.kept, keys, shingles, signature)  # the kept article, now under the copy's URLs too
         count(self.stats, f"dedup/{match.reason}", item.site)
         raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
 
@@ -198,6 +315,10 @@ class DedupPipeline:
             item.id = content_id(item.text)
             count(self.stats, "dedup/self_repeat_paragraphs", item.site, dropped)
             count(self.stats, "dedup/self_repeat_pages", item.site)
+
+    def _seen(self, keys: list[str]) -> None:
+        if self.url_ttl_days and isinstance(self.index, NearDupIndex):
+            self.url_days.update(dict.fromkeys(keys, _today()))
 
     def _keep(self, item: Article) -> None:
         self.kept[item.id] = item
@@ -235,3 +356,7 @@ class DedupPipeline:
         """Send the link to the store's duplicates log, the complete and append-only record of copies."""
         link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match), "site": copy_site}
         self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=link)
+
+
+def _today() -> int:
+    return dt.datetime.now(dt.UTC).date().toordinal()

@@ -7,6 +7,8 @@ import dataclasses
 import datetime as dt
 import json
 import logging
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy import signals
@@ -62,8 +64,9 @@ class StorePipeline:
 
     Settings: OUTPUT_URI, STORE_PART_MAX_RECORDS, STORE_PART_MAX_BYTES, STORE_SPOOL_DIR, STORE_RECOVER_AFTER,
     S3_ENDPOINT_URL, S3_ADDRESSING_STYLE, S3_CHECKSUM, AWS_*. Stats: store/records, store/parts, store/bytes,
-    store/spooled_parts, store/unsent_parts, store/recovered_runs. Writes run in a thread so the event loop
-    never waits on I/O. A record stays withdrawable (`events.record_withdrawn`) until its part is written.
+    store/spooled_parts, store/unsent_parts, store/recovered_runs, store/seconds (CPU time encoding and writing
+    parts). Writes run in a thread so the event loop never waits on I/O. A record stays withdrawable
+    (`events.record_withdrawn`) until its part is written.
     """
 
     def __init__(self, crawler: Crawler, store: ObjectStore, spool: Spool) -> None:
@@ -178,7 +181,9 @@ class StorePipeline:
         records, self.pending, self.pending_bytes = list(self.pending.values()), {}, 0
         if not records:
             return
+        start = time.thread_time()
         part = encode_part(part_name(self.part_count), (dataclasses.asdict(record) for record in records))
+        self.stats.inc_value("store/seconds", time.thread_time() - start)
         self.part_count += 1
         key = self.layout.part_key(part)
         if await self._write(key, part.data) == "lost":
@@ -196,7 +201,8 @@ class StorePipeline:
         try:
             if self.spool.keys():
                 await self._drain_spool()
-            await asyncio.to_thread(self.store.put, key, data, _content_type(key))
+            seconds = await asyncio.to_thread(_cpu_seconds, self.store.put, key, data, _content_type(key))
+            self.stats.inc_value("store/seconds", seconds)
             return "stored"
         except Exception as exc:  # storage down: keep the object, the crawl goes on
             return "spooled" if await self._keep_in_spool(key, data, exc) else "lost"
@@ -252,6 +258,13 @@ class StorePipeline:
             "duplicates_logged": len(self.links),
             "stats": {key: value for key, value in stats.items() if isinstance(value, int | float | str)},
         }
+
+
+def _cpu_seconds(call: Callable[..., object], *args: Any) -> float:
+    """Run `call` and return the CPU time this thread spent in it (for store/seconds)."""
+    start = time.thread_time()
+    call(*args)
+    return time.thread_time() - start
 
 
 def _content_type(key: str) -> str:

@@ -1,0 +1,358 @@
+"""The whole pipeline against plain trafilatura, on one machine, in one run: ratios, not absolute speeds.
+
+A local site (bench/site.py: the ScrapingHub benchmark pages and the demo layouts, replicated, with planted
+copies) is served on 127.0.0.1. The same article pages are then (a) read from disk and given to
+`trafilatura.extract` one after the other in this process, and (b) crawled by `scrapy crawl news` (sitemap →
+pages → extract → select → dedup → store) into a local directory, then into S3 (a Ceph RGW on 127.0.0.1,
+tests.support.servers). For (b) the span is the crawl's first request to the moment every record is stored;
+bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU times, the
+workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The crawl's process
+tree is sampled in /proc for its peak RSS. Last, the dedup and store stages run in this process over synthetic
+records, with the RSS at 1k, 10k and 50k records.
+
+    python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--no-s3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gc
+import json
+import multiprocessing
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import trafilatura
+from scrapy import Spider
+from scrapy.utils.test import get_crawler
+
+import crawler.settings as project_settings
+from bench.dedup import synthetic_texts
+from bench.site import BenchSite, serve
+from crawler.items import Article
+from pipelines.dedup import DedupPipeline
+from pipelines.dedup.core import NearDupIndex
+from pipelines.drops import Drop
+from pipelines.store import StorePipeline
+from pipelines.text import content_id
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"
+# What the bench sets for a local crawl, beside the project's settings: no politeness delay on loopback, and
+# enough requests and items in flight to keep every extraction worker fed.
+CRAWL_SETTINGS = {
+    "AUTOTHROTTLE_ENABLED": "False",
+    "BLOCK_PRIVATE_ADDRESSES": "False",
+    "CONCURRENT_REQUESTS": "16",
+    "CONCURRENT_REQUESTS_PER_DOMAIN": "16",
+    "CONCURRENT_ITEMS": "4",
+    "EXTRACT_WORKERS": "0",
+    "LOG_LEVEL": "INFO",
+    "ITEM_PROCESSOR": "bench.stages.StageClock",
+}
+CHECKPOINTS = (1_000, 10_000, 50_000)
+PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+# -- (a) plain trafilatura ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Plain:
+    pages: int
+    wall: float
+    cpu: float
+    peak_rss: int
+
+
+def plain_trafilatura(files: Sequence[Path]) -> Plain:
+    """`trafilatura.extract` on every page, read from disk, one after the other (reading included), in a
+    fresh process of its own, so that its peak RSS is its own."""
+    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
+        return child.submit(_plain_trafilatura, list(files)).result()
+
+
+def _plain_trafilatura(files: list[Path]) -> Plain:
+    trafilatura.extract(files[0].read_text(encoding="utf-8"))  # untimed: trafilatura loads lazy resources
+    wall, cpu = time.perf_counter(), time.process_time()
+    for path in files:
+        trafilatura.extract(path.read_text(encoding="utf-8"))
+    wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+    return Plain(len(files), wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+
+
+# -- (b) the crawl -----------------------------------------------------------------------------------
+
+
+class TreeSampler(threading.Thread):
+    """Samples a process and its descendants in /proc: peak summed RSS, and CPU time per process; and the
+    whole machine's busy CPU time meanwhile, so that other load during the crawl shows."""
+
+    def __init__(self, pid: int, interval: float = 0.2) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval = pid, interval
+        self.peak_rss = 0
+        self.cpu: dict[int, float] = {}
+        self.machine_cpu = -_machine_busy()
+        self.own_cpu = -_process_cpu()
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+        self.machine_cpu += _machine_busy()
+        self.own_cpu += _process_cpu()
+
+    def sample(self) -> None:
+        parents: dict[int, int] = {}
+        stats: dict[int, list[str]] = {}
+        for entry in os.scandir("/proc"):
+            if entry.name.isdigit():
+                try:
+                    fields = Path(entry.path, "stat").read_text().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry.name)], stats[int(entry.name)] = int(fields[1]), fields
+        tree = {self.pid}
+        while grown := {pid for pid, parent in parents.items() if parent in tree} - tree:
+            tree |= grown
+        rss = 0
+        for pid in tree & stats.keys():
+            fields = stats[pid]
+            self.cpu[pid] = (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+            rss += int(fields[21]) * PAGE_SIZE
+        self.peak_rss = max(self.peak_rss, rss)
+
+
+def _machine_busy() -> float:
+    """CPU seconds all processes of the machine have used since boot (/proc/stat: all but idle and iowait)."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
+    return (user + nice + system + irq + softirq + steal) / TICKS
+
+
+def _process_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+@dataclass(frozen=True)
+class Crawl:
+    target: str
+    wall: float
+    stats: dict[str, Any]
+    peak_rss: int
+    tree_cpu: float
+    others_cpu: float  # CPU seconds used meanwhile by everything but the crawl and this process (the site)
+
+    def stat(self, key: str) -> float:
+        return float(self.stats.get(key) or 0)
+
+
+def crawl(seeds: Path, output: str, work: Path, env: dict[str, str] | None = None) -> Crawl:
+    stats_file = work / f"stats-{uuid.uuid4().hex[:8]}.json"
+    settings = {**CRAWL_SETTINGS, "OUTPUT_URI": output, "BENCH_STATS_FILE": str(stats_file),
+                "STORE_SPOOL_DIR": str(work / "spool")}  # fmt: skip
+    command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
+    for key, value in settings.items():
+        command += ["-s", f"{key}={value}"]
+    start = time.perf_counter()
+    process = subprocess.Popen(command, cwd=ROOT, env={**os.environ, **(env or {})}, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.PIPE, text=True)  # fmt: skip
+    sampler = TreeSampler(process.pid)
+    sampler.start()
+    _, log = process.communicate()
+    sampler.stop()
+    if process.returncode or not stats_file.exists():
+        raise RuntimeError(f"the crawl into {output} failed ({process.returncode}):\n{log[-3000:]}")
+    tree_cpu = sum(sampler.cpu.values())
+    return Crawl(output, time.perf_counter() - start, json.loads(stats_file.read_text()), sampler.peak_rss, tree_cpu,
+                 sampler.machine_cpu - tree_cpu - sampler.own_cpu)  # fmt: skip
+
+
+def crawl_s3(seeds: Path, work: Path) -> Crawl:
+    from tests.support.servers import CephRGW  # the test harness's real S3 server
+
+    with CephRGW(workdir=work / "ceph") as ceph:
+        bucket = f"bench-{uuid.uuid4().hex[:8]}"
+        ceph.create_bucket(bucket)
+        env = {"AWS_ACCESS_KEY_ID": ceph.access_key, "AWS_SECRET_ACCESS_KEY": ceph.secret_key,
+               "AWS_DEFAULT_REGION": ceph.region, "S3_ENDPOINT_URL": ceph.endpoint_url, "S3_ADDRESSING_STYLE": "path"}
+        return crawl(seeds, f"s3://{bucket}/bench", work, env)  # fmt: skip
+
+
+def print_crawls(site: BenchSite, plain: Plain, crawls: Sequence[Crawl]) -> None:
+    pages, plain_rate = len(site.pages), plain.pages / plain.wall
+    print(f"\n{'':<44}{'pages/s':>9}{'× (a)':>8}{'span s':>9}{'CPU s':>8}{'peak RSS':>11}")
+    print(f"{'(a) trafilatura.extract, one process':<44}{plain_rate:>9.1f}{1:>8.2f}{plain.wall:>9.1f}"
+          f"{plain.cpu:>8.1f}{_mib(plain.peak_rss):>11}")
+    for run in crawls:
+        span = run.stat("bench/crawl_seconds")
+        name = f"(b) scrapy crawl news → {'S3 (Ceph RGW)' if run.target.startswith('s3:') else 'local directory'}"
+        print(f"{name:<44}{pages / span:>9.1f}{pages / span / plain_rate:>8.2f}{span:>9.1f}{run.tree_cpu:>8.1f}"
+              f"{_mib(run.peak_rss):>11}")
+    print("  (b): span = first request to every record stored; CPU and peak RSS of the crawl's process tree "
+          "(main process and extraction workers, sampled in /proc)")
+    cores = len(os.sched_getaffinity(0))
+    for run in crawls:
+        main, extract = run.stat("bench/main_cpu_seconds") / pages, run.stat("extract/seconds") / pages
+        bound = min(1 / main, cores / extract, cores / (main + extract))  # EXTRACT_WORKERS=0: one per core
+        print(f"  {_short(run.target)}: other processes on the machine used {run.others_cpu:.0f} CPU-s during this "
+              f"crawl ({run.others_cpu / run.wall:.1f} of {cores} cores); CPU per page: main process "
+              f"{main * 1e3:.1f} ms, extraction {extract * 1e3:.1f} ms (plain trafilatura: "
+              f"{plain.cpu / plain.pages * 1e3:.1f} ms); on {cores} idle cores at most {bound:.1f} pages/s = "
+              f"{bound / plain_rate:.2f} × (a)")
+
+    print("\nWhere the CPU goes over the span (seconds, share of main process + extraction in the workers)")
+    print(f"  {'stage':<50}" + "".join(f"{_short(run.target):>16}" for run in crawls))
+    columns = []
+    for run in crawls:
+        main, extract = run.stat("bench/main_cpu_seconds"), run.stat("extract/seconds")
+        select, dedup, store = run.stat("select/seconds"), run.stat("dedup/seconds"), run.stat("store/seconds")
+        columns.append((main - select - dedup - store, extract, select, dedup, store, main + extract))
+    names = ("fetch, parse, engine (rest of the main process)", "extract (trafilatura, in the workers)", "select",
+             "dedup", "store (encode parts, write them)", "total")
+    for row, name in enumerate(names):
+        print(f"  {name:<50}" + "".join(f"{c[row]:>9.1f} {c[row] / c[-1]:>5.1%}" for c in columns))
+    for run, column in zip(crawls, columns, strict=True):
+        dedup_items = sum(run.stat(f"dedup/{r}") for r in ("kept", "same_url", "exact", "near_duplicate"))
+        print(f"  {_short(run.target)}: everything but extraction {1 - column[1] / column[-1]:.1%} of the CPU "
+              f"(target ≤ 10%); dedup stage {dedup_items / max(run.stat('dedup/seconds'), 1e-9):,.0f} docs/s; "
+              f"{run.stat('extract/ok'):.0f} extracted, {run.stat('store/records'):.0f} stored; "
+              f"duplicates dropped: same_url {run.stat('dedup/same_url'):.0f}, exact {run.stat('dedup/exact'):.0f}, "
+              f"near {run.stat('dedup/near_duplicate'):.0f}, superseded {run.stat('dedup/superseded'):.0f}")
+
+
+def _short(target: str) -> str:
+    return "S3" if target.startswith("s3:") else "local"
+
+
+# -- memory over a long crawl ------------------------------------------------------------------------
+
+
+class _MemorySpider(Spider):
+    name = "bench"
+    crawl_name = "bench-memory"
+
+
+async def memory_growth(work: Path, checkpoints: Sequence[int]) -> list[tuple[int, int, int, int]]:
+    """(records, RSS, index bytes, kept-records bytes) after each checkpoint of synthetic records through
+    the dedup and store stages, as a crawl feeds them (parts written every STORE_PART_MAX_RECORDS)."""
+    settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
+    settings.update(OUTPUT_URI=str(work / "memory"), STORE_SPOOL_DIR=str(work / "memory-spool"), DEDUP_STATE=False,
+                    LOG_LEVEL="ERROR", REPORT_ENABLED=False)  # fmt: skip
+    crawler = get_crawler(_MemorySpider, settings)
+    crawler.spider = crawler._create_spider()
+    dedup, store = DedupPipeline.from_crawler(crawler), StorePipeline.from_crawler(crawler)
+    await store.open_spider()
+    await dedup.open_spider()
+    vocabulary = _vocabulary()
+    rows = []
+    texts = synthetic_texts(max(checkpoints), vocabulary, seed=5)
+    for number, text in enumerate(texts, 1):
+        url = f"https://outlet{number % 50}.example/2025/{number}/an-article-about-something/"
+        item = Article(id=content_id(text), url=url, canonical_url=url, site=f"outlet{number % 50}", title="A title",
+                       author="A. Writer", published="2025-03-01", language="fr", description=None, tags=["news"],
+                       text=text, word_count=len(text.split()), fetched_at="2025-03-01T00:00:00+00:00")  # fmt: skip
+        try:
+            await store.process_item(dedup.process_item(item))
+        except Drop:
+            pass
+        if number in checkpoints:
+            gc.collect()
+            kept = sum(len(a.text.encode()) + 1_000 for a in dedup.kept.values())  # text, and the record around it
+            assert isinstance(dedup.index, NearDupIndex)
+            rows.append((number, _rss(), _index_bytes(dedup.index), kept))
+    await dedup.close_spider()
+    await store.close_spider()
+    return rows
+
+
+def _vocabulary() -> list[str]:
+    from bench.dedup import load_bodies
+
+    return [w for _, body in load_bodies(DEFAULT_DATA) for w in body.split()]
+
+
+def _index_bytes(index: NearDupIndex) -> int:
+    """The index's containers and arrays (strings counted once, in the dicts that key on them)."""
+    lsh = index._lsh
+    arrays = (lsh.buckets.hashes, lsh.buckets.bands, lsh.buckets.docs, lsh.keys._hashes)
+    size = sum(a.nbytes for a in arrays) + sys.getsizeof(lsh.keys.numbers) + sys.getsizeof(lsh.keys.ids)
+    size += sys.getsizeof(lsh.buckets._pending) + sum(sys.getsizeof(v) for v in lsh.buckets._pending.values())
+    size += sys.getsizeof(index.shingles) + sum(sys.getsizeof(a) for a in index.shingles.values())
+    for table in (index.docs, index.url_keys, index.content_ids):
+        size += sys.getsizeof(table) + sum(sys.getsizeof(k) for k in table)
+    size += sum(sys.getsizeof(d) + sys.getsizeof(d.url) for d in index.docs.values())
+    return size
+
+
+def print_memory(rows: Sequence[tuple[int, int, int, int]]) -> None:
+    print("\nMemory over a long crawl: synthetic records through dedup + store in this process (local parts)")
+    print(f"  {'records':>8}{'RSS':>11}{'index':>11}{'B/record':>10}{'kept records':>14}{'RSS − both':>12}")
+    for records, rss, index, kept in rows:
+        print(f"  {records:>8,}{_mib(rss):>11}{_mib(index):>11}{index / records:>10,.0f}{_mib(kept):>14}"
+              f"{_mib(rss - index - kept):>12}")
+    (_, rss_a, index_a, kept_a), (_, rss_b, index_b, kept_b) = rows[-2], rows[-1]
+    print(f"  {rows[-2][0]:,} → {rows[-1][0]:,} records: RSS {rss_b / rss_a - 1:+.0%}; apart from the index "
+          f"{(rss_b - index_b) / (rss_a - index_a) - 1:+.0%}; apart from the index and the kept records "
+          f"(DedupPipeline.kept holds every kept record of the run, text included) "
+          f"{(rss_b - index_b - kept_b) / (rss_a - index_a - kept_a) - 1:+.0%} (target ±10%)")
+
+
+def _rss() -> int:
+    return int(Path("/proc/self/statm").read_text().split()[1]) * PAGE_SIZE
+
+
+def _mib(size: float) -> str:
+    return f"{size / 2**20:,.0f} MiB"
+
+
+# -- main --------------------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ScrapingHub benchmark (html/, ground-truth.json)")
+    parser.add_argument("--pages", type=int, default=2400, help="article pages on the site (≥ 2,000)")
+    parser.add_argument("--no-s3", dest="s3", action="store_false", help="skip the crawl into Ceph RGW")
+    parser.add_argument("--memory-records", type=int, nargs="+", default=list(CHECKPOINTS), metavar="N")
+    args = parser.parse_args(argv)
+
+    with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
+        work = Path(tmp)
+        with serve(work / "site", args.data, args.pages) as site:
+            seeds = site.write_seeds(work / "seeds.yaml")
+            kinds = ", ".join(f"{kind} {n}" for kind, n in site.kinds().items())
+            sizes = [p.stat().st_size for p in site.article_files]
+            print(f"Pipeline benchmark: {len(site.pages):,} article pages on {site.base_url} ({kinds}; "
+                  f"mean {np.mean(sizes) / 1024:.0f} KiB), {len(os.sched_getaffinity(0))} cores, "
+                  f"trafilatura {trafilatura.__version__}")
+            print("  crawl settings: " + " ".join(f"{k}={v}" for k, v in CRAWL_SETTINGS.items()))
+            plain = plain_trafilatura(site.article_files)
+            crawls = [crawl(seeds, str(work / "out"), work)]
+            if args.s3:
+                crawls.append(crawl_s3(seeds, work))
+        print_crawls(site, plain, crawls)
+        print_memory(asyncio.run(memory_growth(work, sorted(args.memory_records))))
+
+
+if __name__ == "__main__":
+    main()
