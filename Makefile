@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SCRAPINGHUB ?= ../shared/bench/extraction/scrapinghub
 
-.PHONY: setup services demo test bench bench-extract bench-dedup clean
+.PHONY: setup services demo test bench bench-extract bench-dedup bench-redis clean
 
 setup: $(STAMP)
 
@@ -26,10 +26,13 @@ demo: setup
 test: setup services
 	$(BIN)/python -m pytest
 
-bench: bench-dedup bench-extract
+bench: bench-dedup bench-extract bench-redis
 
 bench-dedup: setup
 	$(BIN)/python -m bench.dedup
+
+bench-redis: setup services
+	$(BIN)/python -m bench.redis_dedup
 
 bench-extract: setup
 	$(BIN)/python -m bench.extraction --data $(SCRAPINGHUB)

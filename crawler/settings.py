@@ -26,7 +26,7 @@ DEPTH_LIMIT = 3  # start page -> listing page -> article; sitemap index -> sitem
 COOKIES_ENABLED = False
 # Only http(s): a hostile page must not make the crawler read local files or other schemes.
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PublicAddressesOnly": 50}
+DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PublicAddressesOnly": 50, "crawler.middlewares.SkipStored": 60}
 BLOCK_PRIVATE_ADDRESSES = True  # refuse loopback, private and link-local hosts (cloud metadata, intranet)
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
@@ -83,3 +83,16 @@ REPORT_MIN_PAGES = 5
 REPORT_MAX_FAILED_SHARE = 0.5
 REPORT_MAX_MISSING_SHARE = 0.5
 REPORT_MAX_LISTED = 200
+
+# Scheduled and distributed runs (crawler/redis.py, crawler/queues.py, pipelines/dedup/redis_index.py)
+ADDONS = {"crawler.redis.Distributed": 0}  # switches the scheduler to scrapy-redis when REDIS_URL is set
+REDIS_URL = os.environ.get("REDIS_URL")  # unset = one process
+REDIS_WORKER_TIMEOUT = 60
+CRAWL_SKIP_STORED = True
+DEDUP_URL_TTL_DAYS = 30
+# Scrapy's HTTP cache, for entry points only (feeds, sitemaps, start pages): revalidated with ETag/Last-Modified.
+HTTPCACHE_ENABLED = True
+HTTPCACHE_POLICY = "scrapy.extensions.httpcache.RFC2616Policy"
+HTTPCACHE_DIR = os.environ.get("HTTPCACHE_DIR", "httpcache")  # relative = under .scrapy/
+HTTPCACHE_IGNORE_RESPONSE_CACHE_CONTROLS = ["no-cache"]  # else Scrapy sends no validators for no-cache feeds
+HTTPCACHE_GZIP = True
