@@ -255,11 +255,6 @@ class RunLayout:
     def duplicates_key(self) -> str:
         return f"{self.run_prefix}/duplicates.jsonl.gz"
 
-    @property
-    def state_prefix(self) -> str:
-        """Where state shared by all runs of this crawl lives (dedup index, …)."""
-        return f"{self.crawl}/_state"
-
 
 class Spool:
     """Objects that storage refused, kept on local disk under their keys until they can be written.
