@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import gc
 import json
 import multiprocessing
@@ -40,7 +41,7 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
-from bench.dedup import synthetic_texts
+from bench.dedup import load_bodies, synthetic_texts
 from bench.site import BenchSite, serve
 from crawler.items import Article
 from pipelines.dedup import DedupPipeline
@@ -77,13 +78,16 @@ class Plain:
     wall: float
     cpu: float
     peak_rss: int
+    others_cpu: float = 0.0  # CPU seconds used meanwhile by the rest of the machine
 
 
 def plain_trafilatura(files: Sequence[Path]) -> Plain:
     """`trafilatura.extract` on every page, read from disk, one after the other (reading included), in a
     fresh process of its own, so that its peak RSS is its own."""
+    machine = _machine_busy()
     with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-        return child.submit(_plain_trafilatura, list(files)).result()
+        plain = child.submit(_plain_trafilatura, list(files)).result()
+    return dataclasses.replace(plain, others_cpu=_machine_busy() - machine - plain.cpu)
 
 
 def _plain_trafilatura(files: list[Path]) -> Plain:
@@ -169,7 +173,7 @@ class Crawl:
 def crawl(seeds: Path, output: str, work: Path, env: dict[str, str] | None = None) -> Crawl:
     stats_file = work / f"stats-{uuid.uuid4().hex[:8]}.json"
     settings = {**CRAWL_SETTINGS, "OUTPUT_URI": output, "BENCH_STATS_FILE": str(stats_file),
-                "STORE_SPOOL_DIR": str(work / "spool")}  # fmt: skip
+                "STORE_SPOOL_DIR": str(work / "spool"), "HTTPCACHE_DIR": str(work / "httpcache")}  # fmt: skip
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
@@ -211,11 +215,13 @@ def print_crawls(site: BenchSite, plain: Plain, crawls: Sequence[Crawl]) -> None
     print("  (b): span = first request to every record stored; CPU and peak RSS of the crawl's process tree "
           "(main process and extraction workers, sampled in /proc)")
     cores = len(os.sched_getaffinity(0))
+    print(f"  (a): the rest of the machine used {plain.others_cpu:.0f} CPU-s meanwhile "
+          f"({plain.others_cpu / plain.wall:.1f} of {cores} cores); at its CPU time, {plain.pages / plain.cpu:.1f} pages/s")
     for run in crawls:
         main, extract = run.stat("bench/main_cpu_seconds") / pages, run.stat("extract/seconds") / pages
         bound = min(1 / main, cores / extract, cores / (main + extract))  # EXTRACT_WORKERS=0: one per core
-        print(f"  {_short(run.target)}: other processes on the machine used {run.others_cpu:.0f} CPU-s during this "
-              f"crawl ({run.others_cpu / run.wall:.1f} of {cores} cores); CPU per page: main process "
+        print(f"  {_short(run.target)}: the rest of the machine (Ceph RGW included for S3) used {run.others_cpu:.0f} "
+              f"CPU-s meanwhile ({run.others_cpu / run.wall:.1f} of {cores} cores); CPU per page: main process "
               f"{main * 1e3:.1f} ms, extraction {extract * 1e3:.1f} ms (plain trafilatura: "
               f"{plain.cpu / plain.pages * 1e3:.1f} ms); on {cores} idle cores at most {bound:.1f} pages/s = "
               f"{bound / plain_rate:.2f} × (a)")
@@ -237,7 +243,8 @@ def print_crawls(site: BenchSite, plain: Plain, crawls: Sequence[Crawl]) -> None
               f"(target ≤ 10%); dedup stage {dedup_items / max(run.stat('dedup/seconds'), 1e-9):,.0f} docs/s; "
               f"{run.stat('extract/ok'):.0f} extracted, {run.stat('store/records'):.0f} stored; "
               f"duplicates dropped: same_url {run.stat('dedup/same_url'):.0f}, exact {run.stat('dedup/exact'):.0f}, "
-              f"near {run.stat('dedup/near_duplicate'):.0f}, superseded {run.stat('dedup/superseded'):.0f}")
+              f"near {run.stat('dedup/near_duplicate'):.0f}, superseded {run.stat('dedup/superseded'):.0f}; extraction "
+              f"timeouts {run.stat('extract/timeout'):.0f}, pool restarts {run.stat('extract/pool_restarts'):.0f}")
 
 
 def _short(target: str) -> str:
@@ -252,7 +259,7 @@ class _MemorySpider(Spider):
     crawl_name = "bench-memory"
 
 
-async def memory_growth(work: Path, checkpoints: Sequence[int]) -> list[tuple[int, int, int, int]]:
+async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> list[tuple[int, int, int, int]]:
     """(records, RSS, index bytes, kept-records bytes) after each checkpoint of synthetic records through
     the dedup and store stages, as a crawl feeds them (parts written every STORE_PART_MAX_RECORDS)."""
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
@@ -263,7 +270,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int]) -> list[tuple[in
     dedup, store = DedupPipeline.from_crawler(crawler), StorePipeline.from_crawler(crawler)
     await store.open_spider()
     await dedup.open_spider()
-    vocabulary = _vocabulary()
+    vocabulary = [w for _, body in load_bodies(data) for w in body.split()]
     rows = []
     texts = synthetic_texts(max(checkpoints), vocabulary, seed=5)
     for number, text in enumerate(texts, 1):
@@ -279,16 +286,15 @@ async def memory_growth(work: Path, checkpoints: Sequence[int]) -> list[tuple[in
             gc.collect()
             kept = sum(len(a.text.encode()) + 1_000 for a in dedup.kept.values())  # text, and the record around it
             assert isinstance(dedup.index, NearDupIndex)
-            rows.append((number, _rss(), _index_bytes(dedup.index), kept))
+            index = _index_bytes(dedup.index) + sys.getsizeof(getattr(dedup, "url_days", {}))  # URL keys' last-seen days
+            rows.append((number, _rss(), index, kept))
     await dedup.close_spider()
     await store.close_spider()
     return rows
 
 
-def _vocabulary() -> list[str]:
-    from bench.dedup import load_bodies
-
-    return [w for _, body in load_bodies(DEFAULT_DATA) for w in body.split()]
+def _memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> list[tuple[int, int, int, int]]:
+    return asyncio.run(memory_growth(work, checkpoints, data))
 
 
 def _index_bytes(index: NearDupIndex) -> int:
@@ -351,7 +357,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.s3:
                 crawls.append(crawl_s3(seeds, work))
         print_crawls(site, plain, crawls)
-        print_memory(asyncio.run(memory_growth(work, sorted(args.memory_records))))
+        with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:  # a clean heap
+            print_memory(child.submit(_memory_growth, work, sorted(args.memory_records), args.data).result())
 
 
 if __name__ == "__main__":
