@@ -284,7 +284,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
             pass
         if number in checkpoints:
             gc.collect()
-            kept = sum(len(a.text.encode()) + 1_000 for a in dedup.kept.values())  # text, and the record around it
+            kept = sum(_record_bytes(a) for a in dedup.kept.values())
             assert isinstance(dedup.index, NearDupIndex)
             index = _index_bytes(dedup.index) + sys.getsizeof(getattr(dedup, "url_days", {}))  # URL keys' last-seen days
             rows.append((number, _rss(), index, kept))
@@ -295,6 +295,12 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
 
 def _memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> list[tuple[int, int, int, int]]:
     return asyncio.run(memory_growth(work, checkpoints, data))
+
+
+def _record_bytes(article: Article) -> int:
+    """A record as Python holds it (a text with one non-Latin-1 character takes 2 bytes per character)."""
+    fields = (getattr(article, f.name) for f in dataclasses.fields(article))
+    return sys.getsizeof(article) + sum(sys.getsizeof(value) for value in fields)
 
 
 def _index_bytes(index: NearDupIndex) -> int:
