@@ -60,7 +60,7 @@ EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per CPU core
 # Dedup (pipelines/dedup.py)
 DEDUP_ENABLED = True
 DEDUP_SHINGLE_SIZE = 5
-DEDUP_NUM_PERM = 128
+DEDUP_NUM_PERM = 64
 DEDUP_BANDS = 0  # 0 = chosen from the threshold
 DEDUP_THRESHOLD = 0.8
 DEDUP_PARAGRAPH_SIMILARITY = 0.9

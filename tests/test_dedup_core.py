@@ -351,7 +351,7 @@ def test_state_round_trips_and_keeps_finding_copies(sample_texts: list[str]) -> 
     assert match is not None and match.kept.id == "id1"
 
 
-def test_state_of_another_format_or_config_is_refused(sample_texts: list[str]) -> None:
+def test_state_of_another_format_or_shingle_size_is_refused(sample_texts: list[str]) -> None:
     index = make_index()
     add(index, "a", sample_texts[0])
     older = io.BytesIO()
@@ -359,8 +359,8 @@ def test_state_of_another_format_or_config_is_refused(sample_texts: list[str]) -
     np.savez_compressed(older, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8))
     with pytest.raises(StateFormatError, match=re.escape("format 'newsdedup-dedup-state/1'")):
         NearDupIndex.from_bytes(older.getvalue(), DedupConfig())
-    with pytest.raises(StateFormatError, match="built with"):
-        NearDupIndex.from_bytes(index.to_bytes(), DedupConfig(num_perm=64, bands=16))
+    with pytest.raises(StateFormatError, match="built with 5-word shingles, DEDUP_SHINGLE_SIZE says 4"):
+        NearDupIndex.from_bytes(index.to_bytes(), DedupConfig(shingle_size=4))
     with pytest.raises(StateFormatError, match="unreadable"):
         NearDupIndex.from_bytes(b"not a state file", DedupConfig())
 
@@ -404,15 +404,15 @@ def test_indexed_runs_are_part_of_the_state(sample_texts: list[str]) -> None:
 # -- compact LSH storage ----------------------------------------------------------------------------
 
 
-def related_signatures(count: int, seed: int) -> list[np.ndarray]:
+def related_signatures(count: int, seed: int, num_perm: int = DedupConfig().num_perm) -> list[np.ndarray]:
     """Random signatures, many sharing some bands with an earlier one (as copies do)."""
     rng = np.random.default_rng(seed)
     signatures: list[np.ndarray] = []
     for _ in range(count):
-        signature = rng.integers(0, 2**32, 128, dtype=np.uint64).astype(np.uint32)
+        signature = rng.integers(0, 2**32, num_perm, dtype=np.uint64).astype(np.uint32)
         if signatures and rng.random() < 0.5:
             other = signatures[rng.integers(len(signatures))]
-            shared = rng.random(128) < rng.random()
+            shared = rng.random(num_perm) < rng.random()
             signature[shared] = other[shared]
         signatures.append(signature)
     return signatures
@@ -429,11 +429,11 @@ def test_compact_storage_answers_as_datasketchs_dict_storage() -> None:
     signatures = related_signatures(1_500, seed=2)  # several merges of the buffered insertions
     for number, signature in enumerate(signatures):
         key = f"doc{number}"
-        assert sorted(compact.candidates(compact.band_hashes(signature))) == sorted(reference.query(minhash(signature)))
+        assert sorted(compact.candidates(compact.bucket_keys(signature))) == sorted(reference.query(minhash(signature)))
         if number % 3:  # datasketch's own insert, and the precomputed-hashes path
             compact.insert(key, minhash(signature))
         else:
-            compact.insert_hashes(key, compact.band_hashes(signature))
+            compact.insert_keys(key, compact.bucket_keys(signature))
         reference.insert(key, minhash(signature))
     for number in range(0, 1_500, 7):
         compact.remove(f"doc{number}")
@@ -441,18 +441,21 @@ def test_compact_storage_answers_as_datasketchs_dict_storage() -> None:
     for signature in signatures[::5]:
         expected = sorted(reference.query(minhash(signature)))
         assert sorted(compact.query(minhash(signature))) == expected
-        assert sorted(compact.candidates(compact.band_hashes(signature))) == expected
+        assert sorted(compact.candidates(compact.bucket_keys(signature))) == expected
     assert ("doc7" in compact, "doc8" in compact) == (False, True)
     assert len(compact.keys) == len(reference.keys) and not compact.is_empty()
     assert [sorted(c.values()) for c in compact.get_counts()] == [sorted(c.values()) for c in reference.get_counts()]
 
 
-def test_band_hashes_are_datasketchs_per_band_hashes_computed_at_once() -> None:
+def test_bucket_keys_are_datasketchs_band_hashes_mixed_with_the_band_computed_at_once() -> None:
     lsh = CompactMinHashLSH(128, 21, 6)
-    for signature in related_signatures(50, seed=5):
-        hashes = lsh.band_hashes(signature)
+    for signature in related_signatures(50, seed=5, num_perm=128):
+        keys = lsh.bucket_keys(signature)
         values = minhash(signature).hashvalues
-        assert hashes.tolist() == [lsh._H(values[start:end]) for start, end in lsh.hashranges]
+        expected = [lsh.bucket_key(lsh._H(values[start:end]), band) for band, (start, end) in enumerate(lsh.hashranges)]
+        assert keys.tolist() == expected
+    same_rows = np.tile(np.arange(6, dtype=np.uint32), 21)
+    assert len(set(lsh.bucket_keys(same_rows).tolist())) == 21, "equal rows in two bands are two buckets"
 
 
 def test_buffered_and_merged_entries_are_found_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -460,13 +463,13 @@ def test_buffered_and_merged_entries_are_found_and_removed(monkeypatch: pytest.M
     lsh = CompactMinHashLSH(16, 4, 4)
     signatures = related_signatures(40, seed=7)
     for number, signature in enumerate(signatures):
-        lsh.insert_hashes(f"d{number}", lsh.band_hashes(signature[:16]))
-    assert lsh.buckets.hashes.size > 0 and len(lsh.buckets) == 40 * 4  # some merged, some still buffered
-    assert all(f"d{n}" in lsh.candidates(lsh.band_hashes(s[:16])) for n, s in enumerate(signatures))
+        lsh.insert_keys(f"d{number}", lsh.bucket_keys(signature[:16]))
+    assert lsh.buckets.keys.size > 0 and len(lsh.buckets) == 40 * 4  # some merged, some still buffered
+    assert all(f"d{n}" in lsh.candidates(lsh.bucket_keys(s[:16])) for n, s in enumerate(signatures))
     lsh.remove("d3")
-    assert "d3" not in lsh.candidates(lsh.band_hashes(signatures[3][:16])) and len(lsh.buckets) == 39 * 4
+    assert "d3" not in lsh.candidates(lsh.bucket_keys(signatures[3][:16])) and len(lsh.buckets) == 39 * 4
     with pytest.raises(ValueError, match="already"):
-        lsh.insert_hashes("d4", lsh.band_hashes(signatures[4][:16]))
+        lsh.insert_keys("d4", lsh.bucket_keys(signatures[4][:16]))
 
 
 def test_index_finds_a_copy_added_before_and_after_its_state_is_reloaded(sample_texts: list[str]) -> None:

@@ -9,7 +9,18 @@ import unicodedata
 
 import pytest
 
-from pipelines.text import content_id, fold, normalize, word_spans, words
+from pipelines.text import (
+    _BMP,
+    _CONTEXTUAL,
+    _classify,
+    _fold_rare_char,
+    _fold_table,
+    content_id,
+    fold,
+    normalize,
+    word_spans,
+    words,
+)
 
 WORD = re.compile(r"\w+")
 TRICKY = (
@@ -79,3 +90,34 @@ def test_normalize_and_content_id_follow_the_words_and_stay_stable() -> None:
     # Record ids and the dedup state's content ids are these values: they must not change between versions.
     assert content_id("The quick brown fox jumps over the lazy dog") == "5bfb7372bdb2f169ed8c800e5ee441e8"
     assert content_id(TRICKY[:80]) == content_id(TRICKY[:80].upper().replace(" ", "  "))
+
+
+def test_folding_character_by_character_is_folding_the_text() -> None:
+    """Every character folded alone (by table, or expanded: ß → ss, ½ → 1⁄2, 𝐁 → b), next to every other in
+    shuffled orders: the text's words, as NFKC, casefold and the regex give them."""
+    table = _fold_table()
+    alone = [chr(c) for c in range(_BMP) if table[c] < _CONTEXTUAL]
+    alone += [chr(c) for c in [*range(_BMP, 0x110000, 61), 0x1F600, 0x1D401] if _fold_rare_char(c)[0] != _CONTEXTUAL]
+    assert {"é", "œ", "’", "\u00a0", "…", "ß", "½", "ﬁ", "A", "1", "_", "😀", "𝐁"} <= set(alone)
+    assert "\u0301" not in alone and "\u1161" not in alone  # a combining accent, a Hangul vowel jamo
+    rng = random.Random(5)
+    for _ in range(3):
+        rng.shuffle(alone)
+        text = "".join(alone)
+        assert _classify(text)[0].size < len(fold(text)), "folded character by character, not as a string"
+        assert words(text) == reference_words(text)
+        points, starts, ends = word_spans(text)
+        assert ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)] == words(text)
+
+
+def test_words_of_random_bmp_text() -> None:
+    """Everyday text with now and then any BMP character: folded by table or, for some, as a string."""
+    rng = random.Random(6)
+    everyday = "abcdefghij ÉéèàçœŒ’«»–—…\u00a0\n,.'"
+    for length in (400, 3_000):
+        for _ in range(40):
+            text = "".join(
+                rng.choice(everyday) if rng.random() < 0.998 else chr(rng.randrange(0xE000, 0x10000) if rng.random() < 0.1 else rng.randrange(0xD800))
+                for _ in range(length)
+            )
+            assert words(text) == reference_words(text)

@@ -11,11 +11,12 @@ import dataclasses
 import difflib
 import functools
 import io
+import itertools
 import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
@@ -51,79 +52,133 @@ def collapse_repeats(paragraphs: Sequence[str], similarity: float = 0.9, min_wor
     one ("Source : X") is a repeat only beside a dropped long one, i.e. as part of a repeated run, since
     short lines such as captions legitimately recur. Depends on the page alone: same input, same output.
 
-    Most pages repeat nothing, and `_candidate_pairs` proves it from the page's hashed words (one set
-    intersection per pair of comparable length); difflib then runs only on the pairs it could not rule out.
+    Most pages repeat nothing, and `_candidate_pairs` proves it from the page's hashed words; difflib runs only
+    on the pairs it could not rule out, and only their paragraphs are split into words.
     """
     candidates = _candidate_pairs(paragraphs, similarity, min_words)
     if not candidates:  # no long repeat, hence no short one either
         return list(paragraphs), 0
-    tokens = [words(p) for p in paragraphs]
     repeat = [False] * len(paragraphs)
-    seen_exact: set[str] = set()
     kept_long: dict[int, _Paragraph] = {}
-    for i, toks in enumerate(tokens):
-        key = " ".join(toks)
-        if len(toks) >= min_words:
-            paragraph = _Paragraph(toks, Counter(toks))
-            if key in seen_exact or any(
-                j in kept_long and _similar(paragraph, kept_long[j], similarity) for j in candidates.get(i, ())
-            ):
-                repeat[i] = True
-                continue
+    for i in sorted(candidates.keys() | {j for earlier in candidates.values() for j in earlier}):
+        paragraph = _Paragraph(words(paragraphs[i]))
+        if any(j in kept_long and _similar(paragraph, kept_long[j], similarity) for j in candidates.get(i, ())):
+            repeat[i] = True
+        else:
             kept_long[i] = paragraph
-        seen_exact.add(key)
-    # short lines inside a repeated run: their key was seen and a neighbour is a dropped repeat
-    short_seen: set[str] = set()
-    for i, toks in enumerate(tokens):
-        key = " ".join(toks)
-        if len(toks) < min_words:
-            beside_repeat = (i > 0 and repeat[i - 1]) or (i + 1 < len(tokens) and repeat[i + 1])
-            if key in short_seen and beside_repeat:
-                repeat[i] = True
-            short_seen.add(key)
+    if any(repeat):  # short lines inside a repeated run: seen before, and a neighbour is a dropped repeat
+        short_seen: set[str] = set()
+        for i, text in enumerate(paragraphs):
+            tokens = words(text)
+            if len(tokens) < min_words:
+                key = " ".join(tokens)
+                beside_repeat = (i > 0 and repeat[i - 1]) or (i + 1 < len(paragraphs) and repeat[i + 1])
+                repeat[i] = key in short_seen and beside_repeat
+                short_seen.add(key)
     kept = [p for p, dropped in zip(paragraphs, repeat, strict=True) if not dropped]
     return kept, sum(repeat)
 
 
 def _candidate_pairs(paragraphs: Sequence[str], similarity: float, min_words: int) -> dict[int, list[int]]:
-    """For each long paragraph, the earlier long ones that `_similar` might accept: those passing its length
-    bound and, computed from above, its bound on the words in common.
+    """For each long paragraph, the earlier long ones that `_similar` might accept.
 
-    The page's words come from `_analysis` (hashed once, and cached for `shingle_hashes`), not from a regex
-    and a Counter per paragraph. Two paragraphs' shared words (difflib's quick_ratio numerator,
-    Σ min(a_w, b_w)) are at most len(a) minus a's occurrences of words not in b, so at most
-    len(a) - |set(a)| + |set(a) & set(b)|, and the same the other way round: one set intersection per pair.
-    Words are compared by 64-bit hash: a collision can only add a pair, which `_similar` then rejects.
+    `_similar` needs a word overlap (difflib's quick_ratio numerator, Σ min(a_w, b_w)) of at least
+    similarity·(la + lb)/2 with lb ≥ similarity·la, so at least similarity·(1 + similarity)·la/2 (`least`).
+    Two filters prove that on the page's hashed words (from `_analysis`, shared with `shingle_hashes`), in a fixed
+    number of array operations where a loop over pairs of paragraphs cost 300 µs per article:
+    `_possibly_repeated` rules out nearly every paragraph of a page without repeats; among the others, prefix
+    filtering finds the pairs. Words compare by hash: a collision can only add a pair, which `_similar` rejects.
     """
-    hashes, lines = _analysis("\n".join(paragraphs))
-    inner = [p.count("\n") for p in paragraphs]  # folding keeps newlines, so lines map back to paragraphs
-    paragraph = np.repeat(np.arange(len(paragraphs)), np.add(inner, 1))[lines] if any(inner) else lines
-    all_words = hashes.tolist()
-    long_paragraphs: list[tuple[int, int, list[int]]] = []  # (length, index, word hashes), by length
-    start = 0
-    for index, length in enumerate(np.bincount(paragraph, minlength=len(paragraphs)).tolist()):
-        if length >= min_words:
-            long_paragraphs.append((length, index, all_words[start : start + length]))
-        start += length
-    long_paragraphs.sort()
-    sets = [set(tokens) for _, _, tokens in long_paragraphs]
+    if len(paragraphs) < 2:
+        return {}
+    hashes, line_breaks = _analysis("\n".join(paragraphs))
+    edges = np.concatenate(([0], line_breaks, [hashes.size]))
+    lengths = edges[1:] - edges[:-1]  # words per line
+    if lengths.size > len(paragraphs):  # newlines inside paragraphs: add up each paragraph's lines
+        lines = np.add([p.count("\n") for p in paragraphs], 1)
+        lengths = np.add.reduceat(lengths, np.cumsum(lines) - lines)
+    paragraph = np.repeat(np.arange(len(paragraphs)), lengths)
+    least = lengths * (similarity * (1 + similarity) / 2) - 1e-9  # words; rounding can only lower it
+    possible = _possibly_repeated(hashes, paragraph, lengths >= min_words, least)
+    if np.count_nonzero(possible) < 2:
+        return {}
+    return _prefix_filter_pairs(hashes, paragraph, possible, lengths, least, similarity)
+
+
+def _possibly_repeated(hashes: np.ndarray, paragraph: np.ndarray, possible: np.ndarray, least: np.ndarray) -> np.ndarray:
+    """Which of the `possible` paragraphs may overlap another by `least` words: those with that many words that
+    occur elsewhere among the possible ones, repeated while that rules paragraphs out (both of a pair always
+    stay) and two remain. Words are counted in a hash table of buckets, where a collision can only raise a count."""
+    table_bits = max(10, (4 * hashes.size).bit_length())
+    buckets = (hashes >> _U64(64 - table_bits)).astype(np.intp)
+    remaining = int(np.count_nonzero(possible))
+    while remaining >= 2:
+        counted = possible[paragraph]
+        elsewhere = np.bincount(buckets[counted], minlength=1 << table_bits)[buckets] > 1  # or twice in one: safe
+        elsewhere &= counted
+        still = possible & (np.bincount(paragraph, weights=elsewhere, minlength=possible.size) >= least)
+        still_remaining = int(np.count_nonzero(still))
+        if still_remaining == remaining:
+            break
+        possible, remaining = still, still_remaining
+    return possible
+
+
+def _prefix_filter_pairs(
+    hashes: np.ndarray, paragraph: np.ndarray, possible: np.ndarray, lengths: np.ndarray, least: np.ndarray,
+    similarity: float,
+) -> dict[int, list[int]]:
+    """The pairs of `possible` paragraphs that share a token among the first la - least + 1 of each, in one order:
+    all pairs with an overlap ≥ least (prefix filtering: Bayardo et al., "Scaling up all pairs similarity search",
+    WWW 2007). A paragraph's tokens are its words with their occurrence number, so the multiset overlap of two
+    paragraphs is their tokens in common; rarest tokens first, so prefixes hold rare words and few pairs come out."""
+    in_possible = possible[paragraph]
+    paragraph, token = _occurrence_tokens(paragraph[in_possible], hashes[in_possible])
+    _, token_number, frequency = np.unique(token, return_inverse=True, return_counts=True)
+    frequency = frequency[token_number]  # paragraphs with the token
+    order = np.lexsort((token, frequency, paragraph))  # rarest first within each paragraph
+    paragraph, token, frequency = paragraph[order], token[order], frequency[order]
+    rank = np.arange(paragraph.size) - np.searchsorted(paragraph, paragraph)
+    in_prefix = (rank < (lengths - np.ceil(least) + 1)[paragraph]) & (frequency > 1)
+    paragraph, token = paragraph[in_prefix], token[in_prefix]
+    by_token = np.argsort(token, kind="stable")
+    paragraph, token = paragraph[by_token], token[by_token]
+    shared = token[np.flatnonzero(token[1:] == token[:-1])]
+    members = paragraph.tolist()
     pairs: dict[int, list[int]] = {}
-    for x, (length_a, index_a, _) in enumerate(long_paragraphs):
-        for y in range(x + 1, len(long_paragraphs)):
-            length_b, index_b, _ = long_paragraphs[y]
-            if length_a < similarity * length_b:  # as in `_similar`; longer ones are further off
-                break
-            common = len(sets[x] & sets[y])
-            shared = min(length_a - len(sets[x]), length_b - len(sets[y])) + common
-            if not 2.0 * shared / (length_a + length_b) < similarity:
-                later, earlier = max(index_a, index_b), min(index_a, index_b)
+    found: set[tuple[int, int]] = set()
+    runs = zip(np.searchsorted(token, shared).tolist(), np.searchsorted(token, shared, "right").tolist(), strict=True)
+    for start, stop in set(runs):
+        for earlier, later in itertools.combinations(sorted(set(members[start:stop])), 2):
+            length_a, length_b = sorted((int(lengths[earlier]), int(lengths[later])))
+            if (earlier, later) not in found and not length_a < similarity * length_b:  # as in `_similar`
+                found.add((earlier, later))
                 pairs.setdefault(later, []).append(earlier)
     return pairs
 
 
-class _Paragraph(NamedTuple):
-    words: list[str]
-    counts: Counter[str]
+def _occurrence_tokens(paragraph: np.ndarray, word: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each word of each paragraph as a token (word, k for its k-th occurrence in the paragraph), hashed: a
+    paragraph's tokens are distinct, and the multiset overlap of two paragraphs is their tokens in common.
+    Returned sorted by paragraph."""
+    order = np.lexsort((word, paragraph))
+    paragraph, word = paragraph[order], word[order]
+    positions = np.arange(word.size)
+    run_start = np.ones(word.size, dtype=bool)
+    run_start[1:] = (word[1:] != word[:-1]) | (paragraph[1:] != paragraph[:-1])
+    occurrence = positions - np.maximum.accumulate(np.where(run_start, positions, 0))
+    return paragraph, _fmix64(word + occurrence.astype(np.uint64) * _WORD_BASE)
+
+
+class _Paragraph:
+    """A paragraph's words, and their counts once a comparison needs them."""
+
+    def __init__(self, words: list[str]) -> None:
+        self.words = words
+
+    @functools.cached_property
+    def counts(self) -> Counter[str]:
+        return Counter(self.words)
 
 
 def _similar(a: _Paragraph, b: _Paragraph, threshold: float) -> bool:
@@ -132,6 +187,8 @@ def _similar(a: _Paragraph, b: _Paragraph, threshold: float) -> bool:
     pair of a page's paragraphs; difflib on every pair cost ~5 ms per article (bench.dedup)."""
     if min(len(a.words), len(b.words)) < threshold * max(len(a.words), len(b.words)):
         return False
+    if a.words == b.words:
+        return True
     shared = sum(min(a.counts[word], b.counts[word]) for word in a.counts.keys() & b.counts.keys())
     if 2.0 * shared / (len(a.words) + len(b.words)) < threshold:
         return False
@@ -191,16 +248,17 @@ def _word_hashes(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
 
 @functools.lru_cache(maxsize=4)
 def _analysis(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """The hash of every word of `text` (see `pipelines.text.words`) and its line (newlines before it).
+    """The hash of every word of `text` (see `pipelines.text.words`), and for each newline the number of words
+    before it.
 
     Cached because the dedup stage reads each article twice: `collapse_repeats` on its paragraphs joined by
     newlines, then `shingle_hashes` on the same text. The arrays are read-only.
     """
     points, starts, ends = word_spans(text)
     hashes = _word_hashes(points, starts, ends)
-    lines = np.searchsorted(np.flatnonzero(points == _NEWLINE), starts)
-    hashes.flags.writeable = lines.flags.writeable = False
-    return hashes, lines
+    line_breaks = np.searchsorted(starts, np.flatnonzero(points == _NEWLINE))
+    hashes.flags.writeable = line_breaks.flags.writeable = False
+    return hashes, line_breaks
 
 
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
@@ -241,6 +299,7 @@ def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
 _SCHEME = "affine32"  # datasketch's permutation scheme for 32-bit hash values
 _SIGNATURE_CHUNK = 8192  # shingles per pass: bounds the num_perm × chunk work array (4 MiB at 128)
 _MAX32 = np.iinfo(np.uint32).max
+_MAX64 = (1 << 64) - 1
 _FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
 
 
@@ -261,119 +320,113 @@ _MIN_PENDING = 4096  # buffered insertions before a merge into the sorted arrays
 
 
 class BandBuckets:
-    """The buckets of every band of one LSH index, in three parallel arrays sorted by band hash: the hash
+    """The buckets of every band of one LSH index, in three parallel arrays sorted by bucket key: the key
     (uint64), the band (uint16) and the document number (int32), 14 bytes per band and document where
-    datasketch's dict-of-sets storage takes ~290. Insertions wait in a small dict (for lookups) and a list of
-    arrays (for the merge) until enough of them are merged in at once, so an insertion costs O(1) amortized.
-    A removal, which only a lost part causes, merges first and leaves a tombstone (document -1).
+    datasketch's dict-of-sets storage takes ~290. A bucket key is the band's hash mixed with the band's number
+    (`CompactMinHashLSH.bucket_keys`), so keys of different bands differ and a lookup needs no band test.
+    Insertions wait in a small dict (for lookups) and a list of arrays (for the merge) until enough of them are
+    merged in at once, so an insertion costs O(1) amortized. A removal, which only a lost part causes, merges
+    first and leaves a tombstone (document -1).
     """
 
     def __init__(self, bands: int) -> None:
-        self.hashes = np.empty(0, dtype=np.uint64)
+        self.keys = np.empty(0, dtype=np.uint64)
         self.bands = np.empty(0, dtype=np.uint16)
         self.docs = np.empty(0, dtype=np.int32)
         self._all_bands = np.arange(bands, dtype=np.uint16)
-        self._pending: dict[tuple[int, int], list[int]] = {}  # (band, hash) -> document numbers
-        self._pending_arrays: list[tuple[np.ndarray, np.ndarray, int]] = []  # (hashes, bands, document)
+        self._pending: dict[int, list[int]] = {}  # bucket key -> document numbers
+        self._pending_arrays: list[tuple[np.ndarray, np.ndarray, int]] = []  # (keys, bands, document)
         self._pending_count = 0
 
     def __len__(self) -> int:
-        """Entries (band, hash, document), tombstones excluded."""
+        """Entries (band, key, document), tombstones excluded."""
         return int(np.count_nonzero(self.docs >= 0)) + self._pending_count
 
-    def add(self, doc: int, hashes: np.ndarray, bands: np.ndarray | None = None) -> None:
-        """Put a document in the bucket of each of its band hashes (`bands` default: one hash per band)."""
-        bands = self._all_bands if bands is None else bands
-        for band, hash_ in zip(bands.tolist(), hashes.tolist(), strict=True):
-            self._pending.setdefault((band, hash_), []).append(doc)
-        self._pending_arrays.append((hashes, bands, doc))
-        self._pending_count += hashes.size
-        if self._pending_count >= max(_MIN_PENDING, self.hashes.size >> 5):
+    def add(self, doc: int, keys: np.ndarray, bands: np.ndarray | None = None) -> None:
+        """Put a document in the bucket of each of its keys (`bands` default: one key per band, in order)."""
+        for key in keys.tolist():
+            self._pending.setdefault(key, []).append(doc)
+        self._pending_arrays.append((keys, self._all_bands if bands is None else bands, doc))
+        self._pending_count += keys.size
+        if self._pending_count >= max(_MIN_PENDING, self.keys.size >> 5):
             self._merge()
 
-    def get(self, band: int, hash_: int) -> list[int]:
-        """The documents in one band's bucket."""
-        start, stop = self._span(hash_)
-        bands, docs = self.bands[start:stop].tolist(), self.docs[start:stop].tolist()
-        return [d for b, d in zip(bands, docs) if b == band and d >= 0] + self._pending.get((band, hash_), [])
-
-    def lookup(self, band_hashes: np.ndarray) -> set[int]:
-        """The documents sharing a bucket with these hashes (one per band, in band order): LSH candidates."""
+    def lookup(self, keys: np.ndarray) -> set[int]:
+        """The documents in the buckets of these keys."""
         found: set[int] = set()
-        if self.hashes.size:
-            starts = np.searchsorted(self.hashes, band_hashes)
-            hits = np.flatnonzero(self.hashes.take(starts, mode="clip") == band_hashes)
+        if self.keys.size:
+            starts = np.searchsorted(self.keys, keys)
+            hits = keys[self.keys.take(starts, mode="clip") == keys]
             if hits.size:
-                stops = np.searchsorted(self.hashes, band_hashes[hits], "right")
-                for band, start, stop in zip(hits.tolist(), starts[hits].tolist(), stops.tolist(), strict=True):
-                    found.update(d for b, d in zip(self.bands[start:stop].tolist(), self.docs[start:stop].tolist())
-                                 if b == band and d >= 0)  # fmt: skip
+                stops = np.searchsorted(self.keys, hits, "right").tolist()
+                for start, stop in zip(np.searchsorted(self.keys, hits).tolist(), stops, strict=True):
+                    found.update(self.docs[start:stop].tolist())
+                found.discard(-1)
         if self._pending:
-            for band, hash_ in enumerate(band_hashes.tolist()):
-                found.update(self._pending.get((band, hash_), ()))
+            for key in keys.tolist():
+                if key in self._pending:
+                    found.update(self._pending[key])
         return found
 
-    def discard(self, band: int, hash_: int, doc: int | None = None) -> None:
+    def discard(self, key: int, doc: int | None = None) -> None:
         """Remove a document from a bucket, or (doc None) empty the bucket."""
         self._merge()
-        start, stop = self._span(hash_)
-        gone = self.bands[start:stop] == band
-        if doc is not None:
-            gone &= self.docs[start:stop] == doc
-        self.docs[start:stop][gone] = -1
+        start, stop = self._span(key)
+        gone = slice(start, stop) if doc is None else np.flatnonzero(self.docs[start:stop] == doc) + start
+        self.docs[gone] = -1
 
     def band_counts(self, band: int) -> Counter[int]:
-        """Documents per bucket of one band."""
+        """Documents per bucket of one band, by bucket key."""
         self._merge()
-        return Counter(self.hashes[(self.bands == band) & (self.docs >= 0)].tolist())
+        return Counter(self.keys[(self.bands == band) & (self.docs >= 0)].tolist())
 
-    def _span(self, hash_: int) -> tuple[int, int]:
-        value = np.uint64(hash_)
-        return int(np.searchsorted(self.hashes, value, "left")), int(np.searchsorted(self.hashes, value, "right"))
+    def _span(self, key: int) -> tuple[int, int]:
+        value = np.uint64(key)
+        return int(np.searchsorted(self.keys, value, "left")), int(np.searchsorted(self.keys, value, "right"))
 
     def _merge(self) -> None:
         live = self.docs >= 0
-        hashes, bands, docs = self.hashes[live], self.bands[live], self.docs[live]
+        keys, bands, docs = self.keys[live], self.bands[live], self.docs[live]
         if self._pending_arrays:
-            new_hashes = np.concatenate([h for h, _, _ in self._pending_arrays])
-            order = np.argsort(new_hashes, kind="stable")
-            at = np.searchsorted(hashes, new_hashes[order])
+            new_keys = np.concatenate([k for k, _, _ in self._pending_arrays])
+            order = np.argsort(new_keys, kind="stable")
+            at = np.searchsorted(keys, new_keys[order])
             new_bands = np.concatenate([b for _, b, _ in self._pending_arrays])
-            new_docs = np.repeat([d for _, _, d in self._pending_arrays], [h.size for h, _, _ in self._pending_arrays])
-            hashes = np.insert(hashes, at, new_hashes[order])
+            new_docs = np.repeat([d for _, _, d in self._pending_arrays], [k.size for k, _, _ in self._pending_arrays])
+            keys = np.insert(keys, at, new_keys[order])
             bands = np.insert(bands, at, new_bands[order])
             docs = np.insert(docs, at, new_docs[order].astype(np.int32))
-        self.hashes, self.bands, self.docs = hashes, bands, docs
+        self.keys, self.bands, self.docs = keys, bands, docs
         self._pending, self._pending_arrays, self._pending_count = {}, [], 0
 
 
 class _Documents(OrderedStorage):
-    """datasketch's `keys` storage for a `CompactMinHashLSH`: each document's band hashes (a row of a uint64
+    """datasketch's `keys` storage for a `CompactMinHashLSH`: each document's bucket keys (a row of a uint64
     array), and the numbers that stand for document ids in `BandBuckets`."""
 
     def __init__(self, bands: int) -> None:
         self.numbers: dict[str, int] = {}
         self.ids: list[str | None] = []  # number -> id (None once removed)
-        self._hashes = np.empty((0, bands), dtype=np.uint64)
+        self._keys = np.empty((0, bands), dtype=np.uint64)
 
     def keys(self) -> Iterator[str]:
         return iter(self.numbers)
 
     def get(self, key: str) -> list[int]:
         number = self.numbers.get(key)
-        return [] if number is None else self._hashes[number].tolist()
+        return [] if number is None else self._keys[number].tolist()
 
     def insert(self, key: str, *vals: int, **kwargs: Any) -> None:
-        self.add(key, np.array(vals, dtype=np.uint64))
+        raise NotImplementedError("CompactMinHashLSH.insert adds a document with all its bucket keys (add)")
 
-    def add(self, key: str, hashes: np.ndarray) -> int:
-        """Number a new document and keep its band hashes; returns its number."""
+    def add(self, key: str, bucket_keys: np.ndarray) -> int:
+        """Number a new document and keep its bucket keys; returns its number."""
         if key in self.numbers:
             raise ValueError(f"{key!r} is indexed already")
         number = len(self.ids)
-        if number == len(self._hashes):  # grow by half: amortized O(1) per document
-            self._hashes = np.resize(self._hashes, (max(64, number + number // 2), self._hashes.shape[1]))
-        self._hashes[number] = hashes
+        if number == len(self._keys):  # grow by half: amortized O(1) per document
+            self._keys = np.resize(self._keys, (max(64, number + number // 2), self._keys.shape[1]))
+        self._keys[number] = bucket_keys
         self.numbers[key] = number
         self.ids.append(key)
         return number
@@ -383,13 +436,13 @@ class _Documents(OrderedStorage):
             self.ids[self.numbers.pop(key)] = None
 
     def remove_val(self, key: str, val: int, **kwargs: Any) -> None:
-        raise NotImplementedError("a document's band hashes are removed with the document (remove)")
+        raise NotImplementedError("a document's bucket keys are removed with the document (remove)")
 
     def size(self) -> int:
         return len(self.numbers)
 
     def itemcounts(self, **kwargs: Any) -> dict[str, int]:
-        return {key: self._hashes.shape[1] for key in self.numbers}
+        return {key: self._keys.shape[1] for key in self.numbers}
 
     def has_key(self, key: str) -> bool:
         return key in self.numbers
@@ -398,76 +451,96 @@ class _Documents(OrderedStorage):
 class _Band(UnorderedStorage):
     """datasketch's storage of one band's buckets (band hash -> document ids), a view of `BandBuckets`."""
 
-    def __init__(self, buckets: BandBuckets, documents: _Documents, band: int) -> None:
-        self.buckets, self.documents, self.band = buckets, documents, band
-        self._band_array = np.array([band], dtype=np.uint16)
+    def __init__(self, lsh: CompactMinHashLSH, band: int) -> None:
+        self.lsh, self.band = lsh, band
+
+    def _key(self, band_hash: int) -> int:
+        return self.lsh.bucket_key(band_hash, self.band)
 
     def keys(self) -> Iterator[int]:
-        return iter(self.buckets.band_counts(self.band))
+        return iter(self.lsh.buckets.band_counts(self.band))
 
     def get(self, key: int) -> list[str]:
-        ids = self.documents.ids
-        return [ids[number] for number in self.buckets.get(self.band, key)]  # type: ignore[misc]
+        ids = self.lsh.keys.ids
+        return [ids[number] for number in self.lsh.buckets.lookup(np.array([self._key(key)], dtype=np.uint64))]  # type: ignore[misc]
 
     def insert(self, key: int, *vals: str, **kwargs: Any) -> None:
-        for doc_id in vals:
-            self.buckets.add(self.documents.numbers[doc_id], np.array([key], dtype=np.uint64), self._band_array)
+        raise NotImplementedError("CompactMinHashLSH.insert adds a document to all its bands at once")
 
     def remove(self, *keys: int, **kwargs: Any) -> None:
         for key in keys:
-            self.buckets.discard(self.band, key)
+            self.lsh.buckets.discard(self._key(key))
 
     def remove_val(self, key: int, val: str, **kwargs: Any) -> None:
-        self.buckets.discard(self.band, key, self.documents.numbers[val])
+        self.lsh.buckets.discard(self._key(key), self.lsh.keys.numbers[val])
 
     def size(self) -> int:
-        return len(self.buckets.band_counts(self.band))
+        return len(self.lsh.buckets.band_counts(self.band))
 
     def itemcounts(self, **kwargs: Any) -> dict[int, int]:
-        return dict(self.buckets.band_counts(self.band))
+        return dict(self.lsh.buckets.band_counts(self.band))
 
     def has_key(self, key: int) -> bool:
-        return bool(self.buckets.get(self.band, key))
+        return bool(self.get(key))
 
 
 class CompactMinHashLSH(MinHashLSH):
     """datasketch's MinHashLSH with its storage replaced: every band's buckets in one `BandBuckets`, document
-    ids in `_Documents`: ~0.8 KB per document at 21 bands instead of ~6 KB with the default dict storage
+    ids in `_Documents`: ~0.4 KB per document at 16 bands instead of ~5 KB with the default dict storage
     (`make bench-dedup`).
 
-    A band's hash is numpy arithmetic on its rows (a multiply-add over the rows, then fmix64) rather than
-    datasketch's byteswap and bytes per band, so all bands of a signature are hashed at once (`band_hashes`)
-    and looked up at once (`candidates`); `insert_hashes` takes the same hashes, so a find-then-add hashes
-    once. datasketch's own `insert`, `query` and `remove` work on the same storage and agree (tests check it).
-    A rare hash collision only adds a candidate, which the exact Jaccard check rejects.
+    A band's hash is a multiply-add over its rows (mod 2^64) rather than datasketch's byteswap and bytes per
+    band, so all bands of a signature are hashed at once (`bucket_keys`) and looked up at once (`candidates`);
+    `insert_keys` takes the same keys, so a find-then-add hashes once. datasketch's own `insert`, `query` and
+    `remove` work on the same storage and agree (tests check it). A rare hash collision only adds a candidate,
+    which the exact Jaccard check rejects.
     """
 
     def __init__(self, num_perm: int, bands: int, rows: int) -> None:
         super().__init__(num_perm=num_perm, params=(bands, rows))
         self.buckets = BandBuckets(bands)
         self.keys = _Documents(bands)
-        self.hashtables = [_Band(self.buckets, self.keys, band) for band in range(bands)]
+        self.hashtables = [_Band(self, band) for band in range(bands)]
         self._row_multipliers = _fmix64(np.arange(1, rows + 1, dtype=np.uint64) * _CHAR_BASE) | _U64(1)
+        self._band_offsets = _fmix64(np.arange(bands, dtype=np.uint64) * _WORD_BASE + _U64(1))
         self._H = self._band_hash
 
     def _band_hash(self, rows: np.ndarray) -> int:
         """One band's hash, as datasketch asks for it (the band's slice of the hash values)."""
-        mixed = np.atleast_1d((rows.astype(np.uint64) * self._row_multipliers[: rows.size]).sum(dtype=np.uint64))
-        return int(_fmix64(mixed)[0])
+        return int(rows.astype(np.uint64) @ self._row_multipliers[: rows.size])
 
-    def band_hashes(self, signature: np.ndarray) -> np.ndarray:
-        """Every band's hash of a signature, in band order."""
+    def bucket_key(self, band_hash: int, band: int) -> int:
+        """A band's bucket key: its hash mixed with its number, so equal rows in two bands are two keys."""
+        return (band_hash + int(self._band_offsets[band])) & _MAX64
+
+    def bucket_keys(self, signature: np.ndarray) -> np.ndarray:
+        """Every band's bucket key for a signature, in band order."""
         rows = signature[: self.b * self.r].reshape(self.b, self.r).astype(np.uint64)
-        return _fmix64((rows * self._row_multipliers).sum(axis=1, dtype=np.uint64))
+        keys = rows @ self._row_multipliers
+        keys += self._band_offsets
+        return keys
 
-    def candidates(self, band_hashes: np.ndarray) -> list[str]:
-        """`query` for precomputed band hashes: the documents sharing at least one band."""
+    def insert(self, key: str, minhash: Any, check_duplication: bool = True) -> None:
+        """datasketch's `insert`, on this storage."""
+        self.insert_keys(key, self.bucket_keys(np.asarray(minhash.hashvalues)))
+
+    def remove(self, key: str) -> None:
+        """datasketch's `remove`, on this storage."""
+        if key not in self.keys.numbers:
+            raise ValueError("The given key does not exist")
+        number = self.keys.numbers[key]
+        for bucket_key in self.keys.get(key):
+            self.buckets.discard(bucket_key, number)
+        self.keys.remove(key)
+
+    def candidates(self, bucket_keys: np.ndarray) -> list[str]:
+        """`query` for precomputed bucket keys: the documents sharing at least one band."""
         ids = self.keys.ids
-        return [ids[number] for number in self.buckets.lookup(band_hashes)]  # type: ignore[misc]
+        return [ids[number] for number in self.buckets.lookup(bucket_keys)]  # type: ignore[misc]
 
-    def insert_hashes(self, key: str, band_hashes: np.ndarray) -> None:
-        """`insert` for precomputed band hashes."""
-        self.buckets.add(self.keys.add(key, band_hashes), band_hashes)
+    def insert_keys(self, key: str, bucket_keys: np.ndarray) -> None:
+        """`insert` for precomputed bucket keys."""
+        self.buckets.add(self.keys.add(key, bucket_keys), bucket_keys)
 
 
 @dataclass(frozen=True)
@@ -475,14 +548,18 @@ class DedupConfig:
     """Settings DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD.
 
     The banding is chosen for the threshold unless DEDUP_BANDS sets it (0 = auto): the longest bands
-    that still make a pair at the threshold an LSH candidate with probability ≥ 0.995. For 128
-    permutations and 0.8 that is 21 bands of 6 rows (P ≈ 0.998), where datasketch's own choice for
-    threshold=0.8, 9 bands of 13 rows, finds such a pair about half the time. Every candidate is then
-    confirmed on the exact shingle sets, so precision does not depend on the banding.
+    that still make a pair at the threshold an LSH candidate with probability ≥ 0.995. For 64
+    permutations and 0.8 that is 16 bands of 4 rows (P ≈ 0.9998), where datasketch's own choice for
+    threshold=0.8 with 128 permutations, 9 bands of 13 rows, finds such a pair about half the time.
+
+    Every candidate is confirmed on the exact shingle sets, so precision does not depend on the
+    permutations: they only have to find the pairs. 64 are enough for that and cost half the signature
+    time of 128 (21 × 6, P ≈ 0.998); the price is more candidates to check among pairs well below the
+    threshold (P = 0.12 at Jaccard 0.3, 3·10⁻⁶ at 0.02, the overlap of independent coverage of a story).
     """
 
     shingle_size: int = 5
-    num_perm: int = 128
+    num_perm: int = 64
     bands: int = 0
     threshold: float = 0.8
     seed: int = 1
@@ -556,7 +633,7 @@ class NearDupIndex:
         self._multipliers, self._offsets = a[:, None], b[:, None]
         self._lsh = CompactMinHashLSH(self.config.num_perm, self.config.bands, self.config.rows)
         for doc_id, shingles in self.shingles.items():
-            self._lsh.insert_hashes(doc_id, self._lsh.band_hashes(self.signature(shingles)))
+            self._lsh.insert_keys(doc_id, self._lsh.bucket_keys(self.signature(shingles)))
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """The MinHash of a shingle set: what datasketch's `MinHash.update_batch` gives for these integers
@@ -573,16 +650,16 @@ class NearDupIndex:
 
     def find(self, url_keys: Iterable[str], content_id: str, shingles: np.ndarray, signature: np.ndarray) -> Match | None:
         """The kept article this one duplicates (by URL, exact text, then near text), or None."""
-        return self._find(url_keys, content_id, shingles, self._lsh.band_hashes(signature))
+        return self._find(url_keys, content_id, shingles, self._lsh.bucket_keys(signature))
 
-    def _find(self, url_keys: Iterable[str], content_id: str, shingles: np.ndarray, bands: np.ndarray) -> Match | None:
+    def _find(self, url_keys: Iterable[str], content_id: str, shingles: np.ndarray, buckets: np.ndarray) -> Match | None:
         for key in url_keys:
             if key in self.url_keys:
                 return Match(self._resolve(self.url_keys[key]), "same_url", 1.0)
         if content_id in self.content_ids:
             return Match(self._resolve(self.content_ids[content_id]), "exact", 1.0)
         best: tuple[float, str] | None = None
-        for candidate in self._lsh.candidates(bands):
+        for candidate in self._lsh.candidates(buckets):
             similarity = exact_jaccard(shingles, self.shingles[candidate])
             if similarity >= self.config.threshold and (best is None or (similarity, candidate) > best):
                 best = (similarity, candidate)
@@ -591,11 +668,15 @@ class NearDupIndex:
         return Match(self._resolve(best[1]), "near_duplicate", round(best[0], 4))
 
     def find_or_add(self, doc: DocInfo, url_keys: list[str], shingles: np.ndarray, signature: np.ndarray) -> Match | None:
-        """`find`, and `add` when nothing matches: one step, which a shared index must make atomic."""
-        bands = self._lsh.band_hashes(signature)
-        match = self._find(url_keys, doc.id, shingles, bands)
+        """`find`, and `add` when nothing matches: one step, which a shared index must make atomic. A match
+        also indexes the kept article under the copy's URL keys, so that no later run fetches the copy again."""
+        buckets = self._lsh.bucket_keys(signature)
+        match = self._find(url_keys, doc.id, shingles, buckets)
         if match is None:
-            self._add(doc, url_keys, shingles, bands)
+            self._add(doc, url_keys, shingles, buckets)
+        else:
+            for key in url_keys:
+                self.url_keys.setdefault(key, match.kept.id)
         return match
 
     def _resolves_to(self, doc_id: str) -> str:
@@ -608,16 +689,16 @@ class NearDupIndex:
 
     def add(self, doc: DocInfo, url_keys: Iterable[str], shingles: np.ndarray, signature: np.ndarray) -> None:
         """Index a kept article under its URL keys, content id and signature."""
-        self._add(doc, url_keys, shingles, self._lsh.band_hashes(signature))
+        self._add(doc, url_keys, shingles, self._lsh.bucket_keys(signature))
 
-    def _add(self, doc: DocInfo, url_keys: Iterable[str], shingles: np.ndarray, bands: np.ndarray) -> None:
+    def _add(self, doc: DocInfo, url_keys: Iterable[str], shingles: np.ndarray, buckets: np.ndarray) -> None:
         self.docs[doc.id] = doc
         for key in url_keys:
             self.url_keys.setdefault(key, doc.id)
         self.content_ids.setdefault(doc.id, doc.id)
         if doc.id not in self.shingles:
             self.shingles[doc.id] = shingles
-            self._lsh.insert_hashes(doc.id, bands)
+            self._lsh.insert_keys(doc.id, buckets)
 
     def remove(self, doc_id: str) -> None:
         """Forget an article that never landed (its part was lost), so a later copy is not dropped for it."""
@@ -663,7 +744,8 @@ class NearDupIndex:
 
     @classmethod
     def from_bytes(cls, data: bytes, config: DedupConfig) -> NearDupIndex:
-        """Load a snapshot; a state of another format or configuration raises StateFormatError."""
+        """Load a snapshot, its LSH built for `config`; a state of another format or shingle size raises
+        StateFormatError (shingle sets of another size cannot be compared)."""
         try:
             arrays = np.load(io.BytesIO(data), allow_pickle=False)
             header: dict[str, Any] = json.loads(arrays["header"].tobytes().decode("utf-8"))
@@ -671,8 +753,11 @@ class NearDupIndex:
             raise StateFormatError(f"unreadable dedup state: {exc}") from exc
         if header.get("format") != STATE_FORMAT:
             raise StateFormatError(f"dedup state format {header.get('format')!r}, expected {STATE_FORMAT!r}")
-        if header["config"] != config.__dict__:
-            raise StateFormatError(f"dedup state was built with {header['config']}, settings say {config.__dict__}")
+        if header["config"]["shingle_size"] != config.shingle_size:  # the rest only shapes the LSH, rebuilt here
+            raise StateFormatError(
+                f"dedup state was built with {header['config']['shingle_size']}-word shingles, "
+                f"DEDUP_SHINGLE_SIZE says {config.shingle_size}"
+            )
         ids = header["ids"]
         splits = np.cumsum(arrays["shingle_lengths"])[:-1]
         shingles = dict(zip(ids, np.split(arrays["shingles"], splits), strict=True)) if ids else {}

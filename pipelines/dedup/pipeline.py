@@ -301,8 +301,6 @@ class DedupPipeline:
             count(self.stats, "dedup/superseded", old.site)
             return item
         self._link_copy(match, item.url, item.site)
-        if isinstance(self.index, NearDupIndex):  # RedisNearDupIndex did it in find_or_add, atomically
-            self.index.add(match.kept, keys, shingles, signature)  # the kept article, now under the copy's URLs too
         count(self.stats, f"dedup/{match.reason}", item.site)
         raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
 
