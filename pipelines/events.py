@@ -13,6 +13,10 @@ duplicate_found = object()
 # (the ObjectStore the run wrote to) and `run_prefix` (the run's key prefix in that store).
 run_stored = object()
 
+# Sent by the store when it takes records out of its buffer to write them. Arguments: `ids`. From then on a
+# record can neither be withdrawn nor take links into its own `duplicates`, so dedup lets go of it.
+records_written = object()
+
 # Sent by the store when neither storage nor the spool took a part (disk full). Arguments: `ids`, the ids
 # of its records. Dedup forgets them, so that later copies of those articles are not dropped for them.
 records_lost = object()

@@ -122,6 +122,28 @@ def test_pre_filters_never_change_which_paragraphs_are_repeats(sample_texts: lis
                 assert collapse_repeats(page, similarity) == difflib_collapse(page, similarity)
 
 
+def test_candidate_pairs_hold_every_pair_difflib_accepts() -> None:
+    """The pre-filters only ever rule out pairs `_similar` rejects: brute force over every pair of long paragraphs."""
+    rng = random.Random(8)
+    vocabulary = [f"mot{n}" for n in range(30)] + ["le", "la", "de", "et"] * 5
+    for _ in range(60):
+        base = [" ".join(rng.choices(vocabulary, k=rng.randrange(3, 30))) for _ in range(rng.randrange(2, 30))]
+        page = list(base)
+        for para in rng.sample(base, min(5, len(base))):  # near-repeats: a word or two changed, added or dropped
+            tokens = para.split()
+            for _ in range(rng.randrange(3)):
+                tokens.insert(rng.randrange(len(tokens) + 1), rng.choice(vocabulary))
+                del tokens[rng.randrange(len(tokens))]
+            page.insert(rng.randrange(len(page) + 1), " ".join(tokens))
+        for similarity in (0.6, 0.8, 0.9):
+            pairs = core._candidate_pairs(page, similarity, 6)
+            parsed = [core._Paragraph(words(p)) for p in page]
+            for earlier, later in itertools.combinations(range(len(page)), 2):
+                a, b = parsed[earlier], parsed[later]
+                if min(len(a.words), len(b.words)) >= 6 and core._similar(a, b, similarity):
+                    assert earlier in pairs.get(later, []), (similarity, page[earlier], page[later])
+
+
 def test_pages_with_newlines_inside_paragraphs_and_many_equal_lengths_collapse_as_documented() -> None:
     rng = random.Random(4)
     vocabulary = [f"mot{n}" for n in range(40)]

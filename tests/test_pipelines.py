@@ -167,6 +167,8 @@ def test_records_are_written_in_parts_during_the_crawl(tmp_path: Path, sample_te
                 await run.feed(article(f"https://site{number}.fr/a", text, "2025-02-11"))
             assert len(list(tmp_path.rglob("part-*.jsonl.gz"))) == 2  # before the run ends
 
+            assert len(run.dedup.kept) == 1, "dedup holds only the records not written yet"
+
     asyncio.run(crawl())
     assert len(stored(tmp_path)) == 5
     manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())

@@ -17,7 +17,7 @@ from crawler.queues import worker_finished, worker_lost
 from crawler.redis import crawl_prefix, redis_link
 from crawler.stats import count
 from crawler.urls import url_key
-from pipelines import events
+from pipelines import events, text
 from pipelines.dedup.core import (
     DedupConfig,
     DocInfo,
@@ -88,7 +88,7 @@ class DedupPipeline:
             NearDupIndex(config) if redis is None
             else RedisNearDupIndex(redis.client, crawl_prefix(self._crawl), config, url_ttl_days)
         )  # fmt: skip
-        self.kept: dict[str, Article] = {}  # this run's kept records, to link copies into while unwritten
+        self.kept: dict[str, Article] = {}  # this run's kept records not written yet, to link copies into
         self.run_prefix: str | None = None
         self.stored_keys: frozenset[str] = frozenset()  # URL keys of articles stored by earlier runs (file state)
         self.url_days: dict[str, int] = {}  # URL key -> day last seen, with DEDUP_URL_TTL_DAYS (file state)
@@ -113,6 +113,7 @@ class DedupPipeline:
         )  # fmt: skip
         crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
         crawler.signals.connect(pipeline.records_lost, signal=events.records_lost)
+        crawler.signals.connect(pipeline.records_written, signal=events.records_written)
         if link is not None:
             crawler.signals.connect(pipeline.worker_lost, signal=worker_lost)
             crawler.signals.connect(pipeline.worker_finished, signal=worker_finished)
@@ -131,6 +132,7 @@ class DedupPipeline:
         return f"{self._crawl}/{URL_DAYS_KEY}"
 
     async def open_spider(self) -> None:
+        text.prepare()
         if isinstance(self.index, RedisNearDupIndex):
             assert self.redis is not None and self.state_store is not None
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
@@ -253,6 +255,11 @@ class DedupPipeline:
         self.index.confirm(self.index.pending(worker))
         self.index.forget_writer(worker)
 
+    def records_written(self, ids: list[str]) -> None:
+        """The store is writing these records: let them go, so that memory does not grow with the run."""
+        for doc_id in ids:
+            self.kept.pop(doc_id, None)
+
     def records_lost(self, ids: list[str]) -> None:
         """Forget records whose part neither storage nor the spool took, so their copies are not dropped later."""
         for doc_id in ids:
@@ -330,7 +337,7 @@ class DedupPipeline:
 
     def _withdraw(self, kept_id: str, replacement: Article) -> bool:
         record = self.kept.get(kept_id)
-        if record is None:  # kept in an earlier run: stored data is never rewritten
+        if record is None:  # written already (this run or an earlier one): stored data is never rewritten
             return False
         answers = self.crawler.signals.send_catch_log(
             signal=events.record_withdrawn, article=record, replacement=replacement

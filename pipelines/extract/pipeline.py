@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from crawler.items import Article, Page
 from crawler.stats import count
+from pipelines import text
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 
@@ -176,10 +177,12 @@ _started: Any = None  # in a worker: the pipeline's shared array of start times,
 
 
 def _worker_started(started: Any) -> None:
-    """In each worker: keep the start-time array; SIGALRM keeps its default action, ending the process."""
+    """In each worker: keep the start-time array; SIGALRM keeps its default action, ending the process; the
+    word-folding table is built before any page's timer runs."""
     global _started
     _started = started
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
+    text.prepare()
 
 
 def _extract_in_worker(

@@ -181,6 +181,7 @@ class StorePipeline:
         records, self.pending, self.pending_bytes = list(self.pending.values()), {}, 0
         if not records:
             return
+        self.crawler.signals.send_catch_log(signal=events.records_written, ids=[record.id for record in records])
         start = time.thread_time()
         part = encode_part(part_name(self.part_count), (dataclasses.asdict(record) for record in records))
         self.stats.inc_value("store/seconds", time.thread_time() - start)
