@@ -486,7 +486,7 @@ class _Band(UnorderedStorage):
 
 class CompactMinHashLSH(MinHashLSH):
     """datasketch's MinHashLSH with its storage replaced: every band's buckets in one `BandBuckets`, document
-    ids in `_Documents`: ~0.4 KB per document at 16 bands instead of ~5 KB with the default dict storage
+    ids in `_Documents`: ~0.8 KB per document at 16 bands instead of ~5 KB with the default dict storage
     (`make bench-dedup`).
 
     A band's hash is a multiply-add over its rows (mod 2^64) rather than datasketch's byteswap and bytes per
