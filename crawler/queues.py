@@ -33,6 +33,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
+from crawler import crawl_name
 from crawler.redis import crawl_prefix, redis_link
 
 if TYPE_CHECKING:
@@ -208,7 +209,7 @@ class RedisScheduler(Scheduler):
             self.server.ping()
         except RedisError as exc:
             raise RedisUnreachable(f"Redis (REDIS_URL) cannot be reached, nothing crawled: {exc}") from None
-        keys = self.keys = FrontierKeys.of(getattr(spider, "crawl_name", spider.name))
+        keys = self.keys = FrontierKeys.of(crawl_name(spider))
         self.queue = ReliableQueue(self.server, spider, keys, self.worker)
         self.df = RFPDupeFilter(self.server, keys.dupefilter, self.crawler.settings.getbool("DUPEFILTER_DEBUG"))
         info = json.dumps({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})

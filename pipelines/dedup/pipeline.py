@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
 
+from crawler import crawl_name
 from crawler.items import Article
 from crawler.queues import worker_finished, worker_lost
 from crawler.redis import crawl_prefix, redis_link
@@ -121,7 +122,7 @@ class DedupPipeline:
 
     @property
     def _crawl(self) -> str:
-        return getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
+        return crawl_name(self.crawler.spider)
 
     @property
     def _state_key(self) -> str:

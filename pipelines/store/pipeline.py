@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
+from crawler import crawl_name
 from crawler.items import Article
 from crawler.stats import count
 from pipelines import events
@@ -109,8 +110,7 @@ class StorePipeline:
         except StorageError as exc:
             logger.error("Storage check failed: %s", exc)
             raise
-        crawl = getattr(self.crawler.spider, "crawl_name", None) or self.crawler.spider.name
-        self.layout = RunLayout.new(crawl)
+        self.layout = RunLayout.new(crawl_name(self.crawler.spider))
         self.crawler.signals.send_catch_log(signal=events.run_opened, run_prefix=self.layout.run_prefix)
         await self._drain_spool()
         await asyncio.to_thread(self._recover_interrupted_runs)
