@@ -29,7 +29,7 @@ test: setup services
 bench: bench-dedup bench-extract bench-redis bench-pipeline
 
 bench-dedup: setup
-	$(BIN)/python -m bench.dedup
+	$(BIN)/python -m bench.dedup --data $(SCRAPINGHUB)
 
 bench-redis: setup services
 	$(BIN)/python -m bench.redis_dedup
