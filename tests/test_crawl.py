@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -66,9 +67,14 @@ class CrawlResult:
 
 
 def crawl_command(seeds: Path, output: str | Path, *settings: str) -> list[str]:
-    """`scrapy crawl news` for a local test site: no politeness delays, loopback allowed."""
+    """`scrapy crawl news` for a local test site: no politeness delays, loopback allowed, and an HTTP cache of
+    this output's own (the project's shared one would answer for another test's server that had the same port)."""
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}", "-s", f"OUTPUT_URI={output}"]
-    defaults = ("AUTOTHROTTLE_ENABLED=False", "BLOCK_PRIVATE_ADDRESSES=False", "EXTRACT_WORKERS=2", "LOG_LEVEL=INFO")
+    cache = Path(tempfile.gettempdir()) / "newsdedup-test-httpcache" / hashlib.sha256(str(output).encode()).hexdigest()
+    defaults = (
+        "AUTOTHROTTLE_ENABLED=False", "BLOCK_PRIVATE_ADDRESSES=False", "EXTRACT_WORKERS=2", "LOG_LEVEL=INFO",
+        f"HTTPCACHE_DIR={cache}",
+    )  # fmt: skip
     for setting in (*defaults, *settings):
         command += ["-s", setting]
     return command

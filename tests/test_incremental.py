@@ -101,7 +101,8 @@ def test_url_keys_not_seen_for_the_ttl_are_forgotten_then_remembered_again(tmp_p
         assert crawl(seeds, output, SKIP_STORED, ttl).returncode == 0
         days_file = output / "ttl" / "_state" / "url_days.json.gz"
         days = json.loads(gzip.decompress(days_file.read_bytes()))
-        assert len(days) == len(farm.articles), "every article URL (copies too) has the day it was last seen"
+        article_keys = {url_key(farm.url(article)) for article in farm.articles}
+        assert set(days) == article_keys, "every article URL (copies too) has the day it was last seen"
         a_month_ago = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=31)).toordinal()
         days_file.write_bytes(gzip.compress(json.dumps(dict.fromkeys(days, a_month_ago)).encode()))
         before = len(farm.request_log)

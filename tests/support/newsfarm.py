@@ -244,11 +244,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._send(200, data, content_type, url)
             return
         etag = '"' + hashlib.sha256(data).hexdigest()[:16] + '"'
-        since = self.headers.get("If-Modified-Since")
-        if self.headers.get("If-None-Match") == etag or (since and parsedate_to_datetime(since) >= LAST_MODIFIED):
+        if self._not_modified(etag):
             self._send(304, b"", content_type, url, etag)
         else:
             self._send(200, data, content_type, url, etag)
+
+    def _not_modified(self, etag: str) -> bool:
+        """RFC 9110 13.2.2: If-None-Match, when sent, decides alone; If-Modified-Since only without it."""
+        if (match := self.headers.get("If-None-Match")) is not None:
+            return match == etag
+        since = self.headers.get("If-Modified-Since")
+        return bool(since) and parsedate_to_datetime(since) >= LAST_MODIFIED
 
     def _send(self, status: int, data: bytes, content_type: str, url: str, etag: str | None = None) -> None:
         self.server.farm.log("GET", url, status)
