@@ -1,6 +1,6 @@
 """Extraction quality on the ScrapingHub/Zyte article benchmark: our pipeline beside plain trafilatura.
 
-Ours is the pipeline's own code path: the `Page` the spider would yield (its `declared_page_type`), then
+Ours is the pipeline's own code path: the `Page` the spider would yield for a sitemap entry, then
 `extract_article` with default `ExtractionOptions`; a page it rejects scores as an empty extraction, since the
 pipeline would store nothing. Figures are given for all pages and for the two halves split on the parity of the
 page id (a hex digest), so rules tuned on one half can be checked on the other. Only the extraction call is timed,
@@ -23,11 +23,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import trafilatura
-from parsel import Selector
 
 from bench.scoring import Match, match, score
 from crawler.items import Page
-from crawler.pages import declared_page_type
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,9 +62,8 @@ def load_pages(data: Path) -> list[BenchPage]:
 
 
 def as_crawled(page: BenchPage) -> Page:
-    """The `Page` the spider would yield for this HTML, its declared type computed the spider's way."""
-    declared = declared_page_type(Selector(text=page.html))
-    return Page(page.url, urlsplit(page.url).hostname or "", page.html, "", declared)
+    """The `Page` the spider would yield for this HTML."""
+    return Page(page.url, urlsplit(page.url).hostname or "", page.html, "")
 
 
 def contenders() -> list[Extractor]:

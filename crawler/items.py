@@ -14,7 +14,6 @@ class Page:
     site: str
     html: str
     fetched_at: str
-    declared_type: str  # "article" when the page declares itself one (og:type, JSON-LD), else "unknown"
 
 
 @dataclass(slots=True)

@@ -1,5 +1,5 @@
-"""Pure helpers the spider uses to judge a response before extraction: is it HTML, what does it declare itself to be,
-how to decode it. Kept apart from the spider so they are unit-tested on bytes."""
+"""Pure helpers that judge a fetched page: is it HTML, how to decode it (the spider), what does it declare itself to
+be (the spider for pages whose links it follows, extraction for every page). Unit-tested on bytes and trees."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from courlan import is_navigation_page, is_not_crawlable
-from parsel import Selector
+from lxml.html import HtmlElement
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 __all__ = ["binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url"]
@@ -81,8 +81,8 @@ def decode_html(body: bytes, declared: str | None) -> tuple[str, bool]:
     return body.decode(declared or "utf-8", errors="replace"), True
 
 
-def _jsonld_types(selector: Selector) -> Iterator[str]:
-    for raw in selector.xpath('//script[@type="application/ld+json"]/text()').getall():
+def _jsonld_types(tree: HtmlElement) -> Iterator[str]:
+    for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(raw)
         except ValueError:
@@ -103,11 +103,11 @@ def _types_in(node: Any) -> Iterator[str]:
         yield from _types_in(node.get("mainEntity", []))
 
 
-def declared_page_type(selector: Selector) -> str:
-    """'article', 'listing' or 'unknown', from what the page declares (JSON-LD @type, og:type, microdata)."""
-    types = set(_jsonld_types(selector))
-    types.update(t.rsplit("/", 1)[-1].lower() for t in selector.xpath("//*[@itemtype]/@itemtype").getall())
-    og_type = (selector.xpath('//meta[@property="og:type"]/@content').get() or "").strip().lower()
+def declared_page_type(tree: HtmlElement) -> str:
+    """'article', 'listing' or 'unknown', from what the parsed page declares (JSON-LD @type, og:type, microdata)."""
+    types = set(_jsonld_types(tree))
+    types.update(t.rsplit("/", 1)[-1].lower() for t in tree.xpath("//*[@itemtype]/@itemtype"))
+    og_type = next(iter(tree.xpath('//meta[@property="og:type"]/@content')), "").strip().lower()
     if types & ARTICLE_TYPES or og_type == "article":
         return "article"
     if types & NON_ARTICLE_TYPES or og_type in ("profile", "books.author"):

@@ -35,7 +35,7 @@ def stub_extract(page: Page, options: ExtractionOptions) -> Article:
 
 
 def page(name: str) -> Page:
-    return Page(f"https://news.example/{name}", "example", "<html></html>", "2026-11-24T00:00:00+00:00", "article")
+    return Page(f"https://news.example/{name}", "example", "<html></html>", "2026-11-24T00:00:00+00:00")
 
 
 async def extract_all(pipeline: ExtractPipeline, names: list[str]) -> dict[str, Any]:

@@ -100,9 +100,8 @@ def french_article(*, with_markup: bool = True) -> str:
     </body></html>"""
 
 
-def page(html: str, url: str = URL, declared_type: str = "article") -> Page:
-    return Page(url=url, site="univers-telecom", html=html, fetched_at="2025-02-12T09:00:00+00:00",
-                declared_type=declared_type)  # fmt: skip
+def page(html: str, url: str = URL) -> Page:
+    return Page(url=url, site="univers-telecom", html=html, fetched_at="2025-02-12T09:00:00+00:00")
 
 
 def test_french_article_keeps_every_paragraph_and_no_furniture_or_comment() -> None:
@@ -186,9 +185,10 @@ BRIEF = (
 )
 
 
-def brief_page(date: bool) -> str:
+def brief_page(date: bool, declared: bool = True) -> str:
     time = '<time datetime="2025-02-14">14 février 2025</time>' if date else ""
-    return f"""<html lang="fr"><head><title>OpenAI dit non</title></head><body><article><h1>OpenAI dit non</h1>{time}
+    og_type = '<meta property="og:type" content="article">' if declared else ""
+    return f"""<html lang="fr"><head><title>OpenAI dit non</title>{og_type}</head><body><article><h1>OpenAI dit non</h1>{time}
     <p>{BRIEF}</p><p>{BRIEF.replace("vendredi", "samedi")}</p></article></body></html>"""
 
 
@@ -196,7 +196,7 @@ def test_a_short_news_brief_passes_when_declared_an_article_only() -> None:
     options = ExtractionOptions(min_words=80, min_words_declared=40)
     assert extract_article(page(brief_page(date=True)), options).word_count < 80
     with pytest.raises(NotAnArticle) as rejected:
-        extract_article(page(brief_page(date=True), declared_type="unknown"), options)
+        extract_article(page(brief_page(date=True, declared=False)), options)
     assert rejected.value.reason == "too_short"
 
 
@@ -239,13 +239,12 @@ def listing_page() -> str:
 )  # fmt: skip
 def test_undeclared_pages_that_are_not_articles_are_rejected(html: str, reasons: set[str]) -> None:
     with pytest.raises(NotAnArticle) as rejected:
-        extract_article(page(html, url="https://www.univers-telecom.fr/page/", declared_type="unknown"),
-                        ExtractionOptions())  # fmt: skip
+        extract_article(page(html, url="https://www.univers-telecom.fr/page/"), ExtractionOptions())
     assert rejected.value.reason in reasons
 
 
 def test_an_undeclared_dated_article_passes() -> None:
     html = french_article(with_markup=False)
-    article = extract_article(page(html, declared_type="unknown"), ExtractionOptions())
+    article = extract_article(page(html), ExtractionOptions())
     assert article.text.split("\n") == PARAGRAPHS
     assert article.published == "2025-02-12"

@@ -106,10 +106,14 @@ def test_url_keys_not_seen_for_the_ttl_are_forgotten_then_remembered_again(tmp_p
         a_month_ago = (dt.datetime.now(dt.UTC).date() - dt.timedelta(days=31)).toordinal()
         days_file.write_bytes(gzip.compress(json.dumps(dict.fromkeys(days, a_month_ago)).encode()))
         before = len(farm.request_log)
-        expired = crawl(seeds, output, SKIP_STORED, ttl).manifest  # each run's own manifest, before the next
+        run = crawl(seeds, output, SKIP_STORED, ttl)
+        assert run.returncode == 0, run.log[-3000:]
+        expired = run.manifest  # each run's own manifest, before the next
         refetched = {url for _, url, _ in farm.request_log[before:]}
         before = len(farm.request_log)
-        later = crawl(seeds, output, SKIP_STORED, ttl).manifest
+        run = crawl(seeds, output, SKIP_STORED, ttl)
+        assert run.returncode == 0, run.log[-3000:]
+        later = run.manifest
         fetched_later = {url for _, url, _ in farm.request_log[before:]}
     articles = {farm.url(article) for article in farm.articles}
     assert expired["stats"]["dedup/url_keys_expired"] == len(articles)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from parsel import Selector
+from lxml.html import document_fromstring
 
 from crawler.pages import binary_kind, decode_html, declared_page_type, is_listing_url
 from crawler.urls import request_url, url_key
@@ -46,18 +46,16 @@ def test_request_url_drops_tracking_but_keeps_meaningful_parameters() -> None:
 
 
 def test_declared_page_type() -> None:
-    article = Selector(text='<html><head><meta property="og:type" content="article"></head></html>')
-    jsonld = Selector(
-        text='<script type="application/ld+json">{"@graph": [{"@type": "WebSite"}, {"@type": ["NewsArticle"]}]}</script>'
-    )
-    microdata = Selector(text='<div itemscope itemtype="https://schema.org/BlogPosting"></div>')
-    listing = Selector(text='<script type="application/ld+json">{"@type": "CollectionPage"}</script>')
-    broken = Selector(text='<script type="application/ld+json">{not json</script><p>hi</p>')
-    assert declared_page_type(article) == "article"
-    assert declared_page_type(jsonld) == "article"
-    assert declared_page_type(microdata) == "article"
-    assert declared_page_type(listing) == "listing"
-    assert declared_page_type(broken) == "unknown"
+    article = '<html><head><meta property="og:type" content="article"></head></html>'
+    jsonld = '<script type="application/ld+json">{"@graph": [{"@type": "WebSite"}, {"@type": ["NewsArticle"]}]}</script>'
+    microdata = '<div itemscope itemtype="https://schema.org/BlogPosting"></div>'
+    listing = '<script type="application/ld+json">{"@type": "CollectionPage"}</script>'
+    broken = '<script type="application/ld+json">{not json</script><p>hi</p>'
+    assert declared_page_type(document_fromstring(article)) == "article"
+    assert declared_page_type(document_fromstring(jsonld)) == "article"
+    assert declared_page_type(document_fromstring(microdata)) == "article"
+    assert declared_page_type(document_fromstring(listing)) == "listing"
+    assert declared_page_type(document_fromstring(broken)) == "unknown"
 
 
 @pytest.mark.parametrize(

@@ -44,7 +44,7 @@ class NewsSpider(SitemapSpider):
     Start pages are listings: their same-site links are followed (up to DEPTH_LIMIT) and every page found
     that passes the site's allow/deny regexes and does not look like navigation becomes a `Page` item.
     Feeds (RSS/Atom) and sitemaps (indexes, gzip, Google News) give article URLs directly; entries older
-    than the seeds' `since` are skipped before they are fetched.
+    than the seeds' `since` are skipped before they are fetched, and the pages they list are leaves.
     """
 
     name = "news"
@@ -84,7 +84,7 @@ class NewsSpider(SitemapSpider):
             for url in site.feeds:
                 yield self._entry_point(url, self.parse_feed, site, 10)
             for url in site.start_urls:
-                yield self._entry_point(url, self.parse_page, site, 5, start_page=True)
+                yield self._entry_point(url, self.parse_page, site, 5, found_in="start")
 
     def _entry_point(self, url: str, callback: Any, site: SiteSeed, priority: int, **meta: Any) -> Request:
         """A sitemap, feed or start page: read every run, revalidated when cached (REVALIDATE)."""
@@ -143,7 +143,9 @@ class NewsSpider(SitemapSpider):
             yield from self._article_request(site, link, "feed")
 
     def parse_page(self, response: Response) -> Iterator[Page | Request]:
-        """Any HTML page: yield it as a candidate article and, from listings, follow same-site links."""
+        """Any HTML page: yield it as a candidate article and, from start pages and the pages found through
+        them, follow same-site links. Pages listed in feeds and sitemaps are leaves: they go to extraction
+        unparsed (it parses them anyway), and the crawl stays within the entries `since` let through."""
         site = self.seeds.site(response.meta["site"])
         kind = binary_kind(response.body) if isinstance(response, TextResponse) else "non_text"
         if kind or not isinstance(response, TextResponse):
@@ -157,22 +159,20 @@ class NewsSpider(SitemapSpider):
         )
         if fell_back:
             self._inc("crawl/encoding_fallback", site.name)
-        selector = response.replace(body=html.encode("utf-8"), encoding="utf-8").selector
-        declared = declared_page_type(selector)
-        self._inc(f"crawl/pages/{declared}", site.name)
-        if declared != "listing" and not response.meta.get("start_page") and self._may_be_article(site, response.url):
-            yield Page(
-                url=response.url,
-                site=site.name,
-                html=html,
-                fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                declared_type=declared,
-            )
+        found_in = response.meta.get("found_in", "link")
+        self._inc(f"crawl/pages/{found_in}", site.name)
+        if found_in not in _FOLLOWED:
+            yield from self._page(site, response.url, html)
+            return
+        decoded = response.replace(body=html.encode("utf-8"), encoding="utf-8")
+        declared = declared_page_type(decoded.selector.root)
+        if declared != "listing" and found_in != "start":
+            yield from self._page(site, response.url, html)
         if declared != "article":
-            for link in self.link_extractor.extract_links(response):
+            for link in self.link_extractor.extract_links(decoded):
                 if site.owns(link.url):
                     yield Request(
-                        request_url(link.url), self.parse_page, meta=self._page_meta(site), errback=self.on_error
+                        request_url(link.url), self.parse_page, meta=self._page_meta(site, "link"), errback=self.on_error
                     )
 
     # -- helpers ------------------------------------------------------------------------------------
@@ -182,13 +182,18 @@ class NewsSpider(SitemapSpider):
         if not (site.owns(url) and self._may_be_article(site, url)):
             self._inc(f"crawl/skipped/not_article_url/{source}", site.name)
             return
-        yield Request(url, callback=self.parse_page, meta=self._page_meta(site), errback=self.on_error)
+        yield Request(url, callback=self.parse_page, meta=self._page_meta(site, source), errback=self.on_error)
+
+    def _page(self, site: SiteSeed, url: str, html: str) -> Iterator[Page]:
+        if self._may_be_article(site, url):
+            yield Page(url=url, site=site.name, html=html, fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
 
     @staticmethod
-    def _page_meta(site: SiteSeed) -> dict[str, Any]:
-        """Meta of a request for an article or listing page. Only entry points (feeds, sitemaps, start pages) go
-        through the HTTP cache, for conditional requests when HTTPCACHE_ENABLED: a page is fetched once anyway."""
-        return {"site": site.name, "dont_cache": True}
+    def _page_meta(site: SiteSeed, found_in: str) -> dict[str, Any]:
+        """Meta of a request for an article or listing page, found in a feed, a sitemap or a page's links. Only
+        entry points (feeds, sitemaps, start pages) go through the HTTP cache, for conditional requests when
+        HTTPCACHE_ENABLED: a page is fetched once anyway."""
+        return {"site": site.name, "found_in": found_in, "dont_cache": True}
 
     def _may_be_article(self, site: SiteSeed, url: str) -> bool:
         return site.is_article_url(url) and not is_listing_url(url)
@@ -210,6 +215,8 @@ class NewsSpider(SitemapSpider):
         count(self.crawler.stats, key, site)
 
 
+# Pages whose links are followed (found_in): start pages and the pages found through them.
+_FOLLOWED = ("start", "link")
 # Why Scrapy ignored a request, from the first word of its message.
 _IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
 

@@ -15,11 +15,13 @@ from urllib.parse import urljoin, urlsplit
 
 import trafilatura
 from lxml.html import HtmlElement
-from trafilatura.settings import Document
+from htmldate import find_date
+from trafilatura.settings import Document, set_date_params
 from trafilatura.utils import load_html
 from trafilatura.xpaths import BODY_XPATH
 
 from crawler.items import Article, Page
+from crawler.pages import declared_page_type
 from crawler.urls import is_http_url, request_url
 from pipelines.extract.cleanup import clean_paragraphs
 from pipelines.text import content_id, words
@@ -66,9 +68,12 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     tree = load_html(page.html)
     if tree is None:
         raise NotAnArticle("empty", "unparsable HTML")
+    declared_type = declared_page_type(tree)
+    if declared_type == "listing":
+        raise NotAnArticle("not_article", "the page declares itself a listing (JSON-LD, og:type, microdata)")
     canonical = _canonical_url(tree, page.url)
     declared_language = _declared_language(tree)
-    declared = page.declared_type == "article"
+    declared = declared_type == "article"
     if declared:
         _join_split_body(tree)
     doc = _extract(tree, page.url, options)
@@ -143,19 +148,25 @@ def _extract(tree: HtmlElement, url: str, options: ExtractionOptions) -> Documen
     a body split in blocks). So a short precision result, under twice `min_words`, is checked against recall
     mode, which replaces it when it finds at least twice as many words. Fast mode (no readability/jusText
     fallback) keeps extraction near plain trafilatura's speed; the recovery covers what the fallbacks would.
+    The date is read from the page's markup first (htmldate without its free-text search); only a page dated
+    nowhere in its markup is searched in full, which finds the same dates for ~1 ms less per page.
     """
+    markup_dates = {"date_extraction_params": set_date_params(extensive=False)}
     doc = trafilatura.bare_extraction(
-        tree, url=url, with_metadata=True, favor_precision=options.favor_precision, **_TRAFILATURA
+        tree, url=url, with_metadata=True, favor_precision=options.favor_precision, **markup_dates, **_TRAFILATURA
     )
     found = len(words(doc.text or "")) if doc else 0
-    if not options.favor_precision or found >= 2 * options.min_words:
-        return doc
-    recall = trafilatura.bare_extraction(tree, url=url, with_metadata=doc is None, favor_recall=True, **_TRAFILATURA)
-    if recall is None or len(words(recall.text or "")) < 2 * max(found, 1):
-        return doc
-    if doc is None:
-        return recall
-    doc.text = recall.text
+    if options.favor_precision and found < 2 * options.min_words:
+        recall = trafilatura.bare_extraction(
+            tree, url=url, with_metadata=doc is None, favor_recall=True, **markup_dates, **_TRAFILATURA
+        )
+        if recall is not None and len(words(recall.text or "")) >= 2 * max(found, 1):
+            if doc is None:
+                doc = recall
+            else:
+                doc.text = recall.text
+    if doc is not None and not doc.date:
+        doc.date = find_date(tree, url=doc.url or url, **set_date_params(extensive=True))
     return doc
 
 
