@@ -322,6 +322,8 @@ def print_memory(rows: Sequence[tuple[int, int, int, int]]) -> None:
     for records, rss, index, kept in rows:
         print(f"  {records:>8,}{_mib(rss):>11}{_mib(index):>11}{index / records:>10,.0f}{_mib(kept):>14}"
               f"{_mib(rss - index - kept):>12}")
+    if len(rows) < 2:
+        return
     (_, rss_a, index_a, kept_a), (_, rss_b, index_b, kept_b) = rows[-2], rows[-1]
     print(f"  {rows[-2][0]:,} → {rows[-1][0]:,} records: RSS {rss_b / rss_a - 1:+.0%}; apart from the index "
           f"{(rss_b - index_b) / (rss_a - index_a) - 1:+.0%} (target ±10%); apart from the index and the records "

@@ -44,7 +44,10 @@ def distributed(redis_url: str, *settings: str) -> list[str]:
     ]
 
 
-def start_workers(count: int, seeds: Path, output: Path, settings: list[str]) -> list[subprocess.Popen[bytes]]:
+def start_workers(
+    count: int, seeds: Path, output: Path, settings: list[str], first: int = 0
+) -> list[subprocess.Popen[bytes]]:
+    """`count` crawl processes, logging to logs/worker-<first + n>.log beside the output."""
     logs = output.parent / "logs"
     logs.mkdir(exist_ok=True)
     return [
@@ -52,7 +55,7 @@ def start_workers(count: int, seeds: Path, output: Path, settings: list[str]) ->
             crawl_command(seeds, output, *settings), cwd=ROOT, stdout=subprocess.DEVNULL,
             stderr=(logs / f"worker-{n}.log").open("wb"),
         )  # fmt: skip
-        for n in range(count)
+        for n in range(first, first + count)
     ]
 
 
@@ -124,10 +127,15 @@ def test_a_worker_killed_mid_crawl_loses_nothing_and_stores_nothing_twice(
     output = tmp_path / "out"
     with newsfarm.serve(articles=300, clusters=30, delay=0.05) as farm:
         seeds = farm.write_seeds(tmp_path / "farm.yaml", name=crawl)
-        workers = start_workers(3, seeds, output, distributed(redis_server.url, "STORE_PART_MAX_RECORDS=4"))
-        victim = workers[0]
+        settings = distributed(redis_server.url, "STORE_PART_MAX_RECORDS=4")
+        victim = start_workers(1, seeds, output, settings)[0]
+        deadline = time.monotonic() + 120
+        while not any(f"-{victim.pid}-" in worker.decode() for worker in client.hkeys(f"{prefix}:workers")):
+            assert time.monotonic() < deadline and victim.poll() is None, "the victim joins the crawl"
+            time.sleep(0.02)
+        # The others start once the victim is in: on a loaded machine they could otherwise do all the work first.
+        workers = [victim, *start_workers(2, seeds, output, settings, first=1)]
         try:
-            deadline = time.monotonic() + 120
             while time.monotonic() < deadline:  # until the victim has written a part and kept more since
                 names = [worker.decode() for worker in client.hkeys(f"{prefix}:workers")]
                 name = next((worker for worker in names if f"-{victim.pid}-" in worker), None)
