@@ -185,8 +185,10 @@ class NewsSpider(SitemapSpider):
         yield Request(url, callback=self.parse_page, meta=self._page_meta(site, source), errback=self.on_error)
 
     def _page(self, site: SiteSeed, url: str, html: str) -> Iterator[Page]:
+        """The page as a candidate article, unless its URL names navigation, an author, contact or legal page."""
         if self._may_be_article(site, url):
-            yield Page(url=url, site=site.name, html=html, fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="seconds"))
+            fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            yield Page(url=url, site=site.name, html=html, fetched_at=fetched_at)
 
     @staticmethod
     def _page_meta(site: SiteSeed, found_in: str) -> dict[str, Any]:
