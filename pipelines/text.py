@@ -16,7 +16,7 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["content_id", "fold", "normalize", "prepare", "word_spans", "words"]
+__all__ = ["content_id", "fold", "fold_points", "normalize", "prepare", "words"]
 
 _WORD = re.compile(r"\w+")
 _ARRAY_MIN_CHARS = 400  # below this the regex is faster (measured: 5 µs vs 22 µs at 50 chars, even at ~400)
@@ -116,9 +116,9 @@ def _nfkc(text: str) -> str:
     )
 
 
-def _classify(text: str) -> tuple[np.ndarray, np.ndarray]:
+def fold_points(text: str) -> tuple[np.ndarray, np.ndarray]:
     """The code points of `fold(text)` (or, for words, the same with runs of non-word characters shortened),
-    and which of them are word characters."""
+    and which of them are word characters: a word is a maximal run of them (what the dedup stage hashes)."""
     points = np.frombuffer(text.encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     entries = _fold_table().take(points, mode="clip")
     if points.size and points.max() >= _BMP:  # emoji, mathematical letters, CJK extensions… folded one by one
@@ -126,13 +126,13 @@ def _classify(text: str) -> tuple[np.ndarray, np.ndarray]:
     if entries.size and entries.max() >= _EXPANDS:
         rare = np.flatnonzero(entries >= _EXPANDS)
         if any(_fold_rare_char(point)[0] == _CONTEXTUAL for point in set(points[rare].tolist())):
-            return _classify_as_string(text)
+            return _fold_points_as_string(text)
         entries = _expand(entries, rare, points[rare])
     return entries & _FOLDED_POINT, (entries & _WORD_CHAR).astype(bool)
 
 
-def _classify_as_string(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """`_classify` for a text with characters that fold with their neighbours."""
+def _fold_points_as_string(text: str) -> tuple[np.ndarray, np.ndarray]:
+    """`fold_points` for a text with characters that fold with their neighbours."""
     points = np.frombuffer(fold(text).encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
     is_word = _word_char_table().take(points, mode="clip")
     if points.size and points.max() >= _BMP:  # astral letters and digits (the underscore is in the BMP)
@@ -141,21 +141,12 @@ def _classify_as_string(text: str) -> tuple[np.ndarray, np.ndarray]:
     return points, is_word
 
 
-def word_spans(text: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The code points of the folded text and the [start, end) of each word in them (for hashing)."""
-    points, is_word = _classify(text)
-    padded = np.zeros(points.size + 2, dtype=bool)
-    padded[1:-1] = is_word
-    edges = np.flatnonzero(padded[1:] != padded[:-1])
-    return points, edges[0::2], edges[1::2]
-
-
 def words(text: str) -> list[str]:
     """The words of `text`, folded: typography and spacing never make two texts differ."""
     if len(text) < _ARRAY_MIN_CHARS:
         return _WORD.findall(fold(text))
     # every non-word character becomes a space, so the words are what str.split() separates
-    points, is_word = _classify(text)
+    points, is_word = fold_points(text)
     return np.where(is_word, points, _SPACE).tobytes().decode("utf-32-le").split()
 
 

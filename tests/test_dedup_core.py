@@ -7,7 +7,11 @@ import io
 import itertools
 import json
 import random
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,7 +30,9 @@ from pipelines.dedup.core import (
     preference_key,
     shingle_hashes,
 )
-from pipelines.text import word_spans, words
+from pipelines.text import words
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def paragraphs(text: str) -> list[str]:
@@ -168,14 +174,28 @@ TRICKY = (
 )
 
 
-def spanned_words(text: str) -> list[str]:
-    points, starts, ends = word_spans(text)
-    return ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)]
+MOD64 = 1 << 64
 
 
-def test_words_found_by_array_operations_are_exactly_pipelines_text_words(sample_texts: list[str]) -> None:
-    for text in [*sample_texts, TRICKY, "", "   ", "...", "one", "_"]:
-        assert spanned_words(text) == words(text)
+def reference_fmix64(value: int) -> int:
+    for multiplier in (0xFF51AFD7ED558CCD, 0xC4CEB9FE1A85EC53):
+        value = ((value ^ (value >> 33)) * multiplier) % MOD64
+    return value ^ (value >> 33)
+
+
+def reference_word_hashes(text: str) -> tuple[list[int], list[int]]:
+    """The definition, in plain Python: each word's fmix64(Σ code point·base^-k mod 2^64), and for each newline
+    the number of words before it."""
+    inverse = pow(int(core._CHAR_BASE), -1, MOD64)
+    hashes = [reference_fmix64(sum(ord(c) * pow(inverse, k, MOD64) for k, c in enumerate(w)) % MOD64) for w in words(text)]
+    words_per_line = [len(words(line)) for line in text.split("\n")]  # a newline always ends a word
+    return hashes, list(itertools.accumulate(words_per_line))[:-1]
+
+
+def test_word_hashes_are_the_hashes_of_pipelines_text_words(sample_texts: list[str]) -> None:
+    for text in [*sample_texts, TRICKY, "", "   ", "...", "one", "_", "\n\nlast", "first\n"]:
+        found, line_breaks = core._analysis(text)
+        assert (found.tolist(), line_breaks.tolist()) == reference_word_hashes(text)
 
 
 def test_word_characters_match_the_regex_on_random_code_points_of_every_plane() -> None:
@@ -184,7 +204,18 @@ def test_word_characters_match_the_regex_on_random_code_points_of_every_plane() 
     rng.shuffle(points)
     separators = [" ", "", "", ",", "\n"]
     text = "".join(chr(p) + rng.choice(separators) for p in points)
-    assert spanned_words(text) == words(text)
+    assert core._analysis(text)[0].tolist() == reference_word_hashes(text)[0]
+
+
+def test_kernels_compile_in_memory_where_nothing_can_be_cached() -> None:
+    """A read-only install run by a user without a home: numba finds no place for its cache (here: only a
+    locator that never applies), and the kernels still compile and give the same hashes."""
+    env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
+    text = "The quick brown fox jumps over the lazy dog"
+    code = f"from pipelines.dedup.core import shingle_hashes; print(shingle_hashes({text!r}).tolist())"
+    done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == shingle_hashes(text).tolist()
 
 
 def test_shingles_depend_only_on_the_words(sample_texts: list[str]) -> None:

@@ -12,13 +12,12 @@ import pytest
 from pipelines.text import (
     _BMP,
     _CONTEXTUAL,
-    _classify,
     _fold_rare_char,
     _fold_table,
     content_id,
     fold,
+    fold_points,
     normalize,
-    word_spans,
     words,
 )
 
@@ -74,13 +73,6 @@ def test_folding_line_by_line_is_folding_the_whole_text() -> None:
         assert fold(text) == unicodedata.normalize("NFKC", text).casefold()
 
 
-def test_word_spans_delimit_the_words() -> None:
-    for text in (TRICKY, TRICKY * 30):
-        points, starts, ends = word_spans(text)
-        spanned = ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)]
-        assert spanned == reference_words(text)
-
-
 def test_normalize_and_content_id_follow_the_words_and_stay_stable() -> None:
     rng = random.Random(9)
     for text in [TRICKY, TRICKY * 20, random_text(rng, 3_000)]:
@@ -104,10 +96,8 @@ def test_folding_character_by_character_is_folding_the_text() -> None:
     for _ in range(3):
         rng.shuffle(alone)
         text = "".join(alone)
-        assert _classify(text)[0].size < len(fold(text)), "folded character by character, not as a string"
+        assert fold_points(text)[0].size < len(fold(text)), "folded character by character, not as a string"
         assert words(text) == reference_words(text)
-        points, starts, ends = word_spans(text)
-        assert ["".join(map(chr, points[a:b].tolist())) for a, b in zip(starts, ends, strict=True)] == words(text)
 
 
 def test_words_of_random_bmp_text() -> None:

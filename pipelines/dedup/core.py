@@ -22,7 +22,8 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
-from pipelines.text import word_spans, words
+from pipelines.dedup import kernels
+from pipelines.text import fold_points, words
 
 __all__ = [
     "BandBuckets",
@@ -197,33 +198,12 @@ def _similar(a: _Paragraph, b: _Paragraph, threshold: float) -> bool:
 
 # -- shingling ---------------------------------------------------------------------------------------
 
-# Word and shingle hashes are polynomial (Rabin-Karp) hashes mod 2^64 computed with prefix sums, so a text is
-# hashed in a fixed number of numpy passes whatever its length, with no Python loop per word or shingle.
+# Word and shingle hashes are polynomial (Rabin-Karp) hashes mod 2^64, computed in one compiled pass (`kernels`).
 _U64 = np.uint64
 _CHAR_BASE = _U64(0x9E3779B97F4A7C15)  # odd, hence invertible mod 2^64
 _CHAR_BASE_INVERSE = _U64(pow(int(_CHAR_BASE), -1, 1 << 64))
 _WORD_BASE = _U64(0xD6E8FEB86659FD93)
 _FMIX64 = (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53))
-_HIGH_HALF = _U64(32)
-_CACHED_POWERS = 1 << 16  # code points; longer texts compute their own tables
-_NEWLINE = 0x0A
-
-
-def _power_table(base: np.uint64, n: int) -> np.ndarray:
-    """base^i mod 2^64 for i < n (uint64 arithmetic wraps, which is the modulo)."""
-    table = np.full(n, base, dtype=np.uint64)
-    table[:1] = 1
-    return np.cumprod(table, out=table)
-
-
-_POWERS = _power_table(_CHAR_BASE, _CACHED_POWERS)
-_INVERSE_POWERS = _power_table(_CHAR_BASE_INVERSE, _CACHED_POWERS)
-
-
-def _powers(n: int) -> tuple[np.ndarray, np.ndarray]:
-    if n <= _CACHED_POWERS:
-        return _POWERS[:n], _INVERSE_POWERS[:n]
-    return _power_table(_CHAR_BASE, n), _power_table(_CHAR_BASE_INVERSE, n)
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
@@ -237,15 +217,6 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
     return h
 
 
-def _word_hashes(points: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """A 64-bit hash of each word [start, end) of `points`, the same wherever the word stands."""
-    powers, inverse_powers = _powers(points.size)
-    prefix = np.zeros(points.size + 1, dtype=np.uint64)
-    np.cumsum(points * inverse_powers, out=prefix[1:])
-    # word i: sum of points[k] * base^-(k - start) over its code points; then mixed
-    return _fmix64((prefix[ends] - prefix[starts]) * powers[starts])
-
-
 @functools.lru_cache(maxsize=4)
 def _analysis(text: str) -> tuple[np.ndarray, np.ndarray]:
     """The hash of every word of `text` (see `pipelines.text.words`), and for each newline the number of words
@@ -254,9 +225,8 @@ def _analysis(text: str) -> tuple[np.ndarray, np.ndarray]:
     Cached because the dedup stage reads each article twice: `collapse_repeats` on its paragraphs joined by
     newlines, then `shingle_hashes` on the same text. The arrays are read-only.
     """
-    points, starts, ends = word_spans(text)
-    hashes = _word_hashes(points, starts, ends)
-    line_breaks = np.searchsorted(starts, np.flatnonzero(points == _NEWLINE))
+    points, is_word = fold_points(text)
+    hashes, line_breaks = kernels.hash_words(points, is_word, _CHAR_BASE_INVERSE)
     hashes.flags.writeable = line_breaks.flags.writeable = False
     return hashes, line_breaks
 
@@ -268,50 +238,21 @@ def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     matter: the same words always give the same hashes. Texts shorter than `size` words are one shingle, so
     even a short text has a non-empty set.
     """
-    word, _ = _analysis(text)
-    if not word.size:
-        return np.zeros(1, dtype=np.uint32)
-    count = max(1, word.size - size + 1)
-    gram = word[:count].copy()  # sum of word[i + j] * WORD_BASE^(size - 1 - j) over the window
-    for offset in range(1, min(size, word.size)):
-        gram *= _WORD_BASE
-        gram += word[offset : offset + count]
-    hashes = (gram >> _HIGH_HALF).astype(np.uint32)  # the top half depends on every bit of every word hash
-    hashes.sort()
-    distinct = np.empty(hashes.size, dtype=bool)
-    distinct[:1] = True
-    np.not_equal(hashes[1:], hashes[:-1], out=distinct[1:])
-    return hashes[distinct]
+    return kernels.word_grams(_analysis(text)[0], size, _WORD_BASE)
 
 
 def exact_jaccard(a: np.ndarray, b: np.ndarray) -> float:
     """Jaccard of two sorted unique hash arrays, as `shingle_hashes` returns them."""
-    if a.size > b.size:
-        a, b = b, a
-    if not a.size:
-        return 0.0 if b.size else 1.0
-    inter = int(np.count_nonzero(b.take(np.searchsorted(b, a), mode="clip") == a))
-    return inter / (a.size + b.size - inter)
+    if not a.size and not b.size:
+        return 1.0
+    common = kernels.intersection_size(a, b)
+    return common / (a.size + b.size - common)
 
 
 # -- the index -------------------------------------------------------------------------------------
 
 _SCHEME = "affine32"  # datasketch's permutation scheme for 32-bit hash values
-_SIGNATURE_CHUNK = 8192  # shingles per pass: bounds the num_perm × chunk work array (4 MiB at 128)
-_MAX32 = np.iinfo(np.uint32).max
 _MAX64 = (1 << 64) - 1
-_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35))
-
-
-def _fmix32(h: np.ndarray) -> np.ndarray:
-    """MurmurHash3's 32-bit finalizer, datasketch's pre-mix of every input hash in the affine32 scheme."""
-    first_shift, first, second_shift, second = _FMIX32
-    h = h ^ (h >> first_shift)
-    h *= first
-    h ^= h >> second_shift
-    h *= second
-    h ^= h >> first_shift
-    return h
 
 
 # -- LSH storage ---------------------------------------------------------------------------------------
@@ -353,15 +294,8 @@ class BandBuckets:
 
     def lookup(self, keys: np.ndarray) -> set[int]:
         """The documents in the buckets of these keys."""
-        found: set[int] = set()
-        if self.keys.size:
-            starts = np.searchsorted(self.keys, keys)
-            hits = keys[self.keys.take(starts, mode="clip") == keys]
-            if hits.size:
-                stops = np.searchsorted(self.keys, hits, "right").tolist()
-                for start, stop in zip(np.searchsorted(self.keys, hits).tolist(), stops, strict=True):
-                    found.update(self.docs[start:stop].tolist())
-                found.discard(-1)
+        found = set(kernels.sorted_lookup(self.keys, self.docs, keys).tolist())
+        found.discard(-1)
         if self._pending:
             for key in keys.tolist():
                 if key in self._pending:
@@ -515,10 +449,7 @@ class CompactMinHashLSH(MinHashLSH):
 
     def bucket_keys(self, signature: np.ndarray) -> np.ndarray:
         """Every band's bucket key for a signature, in band order."""
-        rows = signature[: self.b * self.r].reshape(self.b, self.r).astype(np.uint64)
-        keys = rows @ self._row_multipliers
-        keys += self._band_offsets
-        return keys
+        return kernels.band_keys(signature, self._row_multipliers, self._band_offsets)
 
     def insert(self, key: str, minhash: Any, check_duplication: bool = True) -> None:
         """datasketch's `insert`, on this storage."""
@@ -630,23 +561,16 @@ class NearDupIndex:
     def __post_init__(self) -> None:
         # datasketch's own permutations for this seed, so signatures are exactly datasketch MinHash values
         a, b = MinHash(num_perm=self.config.num_perm, seed=self.config.seed, scheme=_SCHEME).permutations
-        self._multipliers, self._offsets = a[:, None], b[:, None]
+        self._multipliers, self._offsets = a, b  # uint32 arrays
         self._lsh = CompactMinHashLSH(self.config.num_perm, self.config.bands, self.config.rows)
         for doc_id, shingles in self.shingles.items():
             self._lsh.insert_keys(doc_id, self._lsh.bucket_keys(self.signature(shingles)))
 
     def signature(self, shingles: np.ndarray) -> np.ndarray:
         """The MinHash of a shingle set: what datasketch's `MinHash.update_batch` gives for these integers
-        (affine32: fmix32, then a·h + b mod 2^32, minimum per permutation), as array operations over all
-        shingles at once instead of datasketch's Python-level pass over them; tests prove them equal."""
-        hashed = _fmix32(shingles)
-        signature = np.full(self.config.num_perm, _MAX32, dtype=np.uint32)  # an empty set's, as in datasketch
-        for chunk in range(0, hashed.size, _SIGNATURE_CHUNK):
-            values = self._multipliers * hashed[chunk : chunk + _SIGNATURE_CHUNK]
-            values += self._offsets
-            minimum = values.min(axis=1)
-            signature = minimum if chunk == 0 else np.minimum(signature, minimum, out=signature)
-        return signature
+        (affine32: fmix32, then a·h + b mod 2^32, minimum per permutation), in one compiled pass instead of
+        datasketch's Python-level pass over the shingles; tests prove them equal."""
+        return kernels.affine32_minhash(shingles, self._multipliers, self._offsets)
 
     def find(self, url_keys: Iterable[str], content_id: str, shingles: np.ndarray, signature: np.ndarray) -> Match | None:
         """The kept article this one duplicates (by URL, exact text, then near text), or None."""

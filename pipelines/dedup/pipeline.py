@@ -19,6 +19,7 @@ from crawler.redis import crawl_prefix, redis_link
 from crawler.stats import count
 from crawler.urls import url_key
 from pipelines import events, text
+from pipelines.dedup import kernels
 from pipelines.dedup.core import (
     DedupConfig,
     DocInfo,
@@ -134,6 +135,7 @@ class DedupPipeline:
 
     async def open_spider(self) -> None:
         text.prepare()
+        kernels.compile_all()
         if isinstance(self.index, RedisNearDupIndex):
             assert self.redis is not None and self.state_store is not None
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
