@@ -86,7 +86,7 @@ def word_grams(word_hashes: np.ndarray, size: int, base: np.uint64) -> np.ndarra
         return np.zeros(1, dtype=np.uint32)
     grams = _grams(word_hashes, size, base)
     grams.sort()  # numpy's vectorized sort, ~4× numba's
-    return _distinct(grams)
+    return grams[: _distinct_in_place(grams)].copy()  # a numpy-owned array: the index keeps it
 
 
 @_compiled
@@ -103,14 +103,14 @@ def _grams(word_hashes: np.ndarray, size: int, base: np.uint64) -> np.ndarray:
 
 
 @_compiled
-def _distinct(ordered: np.ndarray) -> np.ndarray:
-    """The distinct values of a sorted array."""
+def _distinct_in_place(ordered: np.ndarray) -> int:
+    """Moves the distinct values of a sorted array to its front; returns how many there are."""
     count = 1
     for i in range(1, ordered.size):
         if ordered[i] != ordered[count - 1]:
             ordered[count] = ordered[i]
             count += 1
-    return ordered[:count].copy()
+    return count
 
 
 @_compiled
