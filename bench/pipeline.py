@@ -306,8 +306,7 @@ def _record_bytes(article: Article) -> int:
 def _index_bytes(index: NearDupIndex) -> int:
     """The index's containers and arrays (strings counted once, in the dicts that key on them)."""
     lsh = index._lsh
-    arrays = (lsh.buckets.keys, lsh.buckets.bands, lsh.buckets.docs, lsh.keys._keys)
-    size = sum(a.nbytes for a in arrays) + sys.getsizeof(lsh.keys.numbers) + sys.getsizeof(lsh.keys.ids)
+    size = lsh.buckets.nbytes + lsh.keys._keys.nbytes + sys.getsizeof(lsh.keys.numbers) + sys.getsizeof(lsh.keys.ids)
     size += sys.getsizeof(lsh.buckets._pending) + sum(sys.getsizeof(v) for v in lsh.buckets._pending.values())
     size += sys.getsizeof(index.shingles) + sum(sys.getsizeof(a) for a in index.shingles.values())
     for table in (index.docs, index.url_keys, index.content_ids):

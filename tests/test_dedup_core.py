@@ -521,6 +521,13 @@ def test_buffered_and_merged_entries_are_found_and_removed(monkeypatch: pytest.M
     assert all(f"d{n}" in lsh.candidates(lsh.bucket_keys(s[:16])) for n, s in enumerate(signatures))
     lsh.remove("d3")
     assert "d3" not in lsh.candidates(lsh.bucket_keys(signatures[3][:16])) and len(lsh.buckets) == 39 * 4
+    later = related_signatures(30, seed=8)
+    for number, signature in enumerate(later, 40):  # merged into arrays with a tombstone, then grown
+        lsh.insert_keys(f"d{number}", lsh.bucket_keys(signature[:16]))
+    lsh.buckets.band_counts(0)  # merges what is still buffered
+    assert len(lsh.buckets) == 69 * 4 and np.all(lsh.buckets.keys[1:] >= lsh.buckets.keys[:-1])
+    everyone = [(n, s) for n, s in enumerate(signatures) if n != 3] + list(enumerate(later, 40))
+    assert all(f"d{n}" in lsh.candidates(lsh.bucket_keys(s[:16])) for n, s in everyone)
     with pytest.raises(ValueError, match="already"):
         lsh.insert_keys("d4", lsh.bucket_keys(signatures[4][:16]))
 

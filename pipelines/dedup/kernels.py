@@ -1,11 +1,11 @@
 """The dedup stage's per-character and per-shingle loops, compiled with numba.
 
 Each is one pass over its input where the same work as numpy array operations took a dozen passes and a
-temporary array each (a word hash was a cumulative sum over every code point): ~2.5× faster word hashing and
-~6× faster signatures on the benchmark's articles (`make bench-dedup`). Integer arithmetic wraps exactly as
-numpy's does (mod 2^32 or 2^64), so the values are the ones the state files and datasketch hold; tests compare
-them with plain-Python references. Compiled code is cached on disk (`_compiled`); `compile_all` compiles or loads it
-up front, so that no article waits for it.
+temporary array each (a word hash was a cumulative sum over every code point): on the benchmark's articles,
+word hashing ~2× faster, signatures ~6×, finding and adding an article ~2.5× (`make bench-dedup`). Integer
+arithmetic wraps exactly as numpy's does (mod 2^32 or 2^64), so the values are the ones the state files and
+datasketch hold; tests compare them with plain-Python references. Compiled code is cached on disk
+(`_compiled`); `compile_all` compiles or loads it up front, so that no article waits for it.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "affine32_minhash", "band_keys", "compile_all", "hash_words", "intersection_size", "sorted_lookup", "word_grams",
+    "affine32_minhash", "band_keys", "compile_all", "hash_words", "intersection_size", "merge_sorted", "sorted_lookup", "word_grams",
 ]
 
 _NEWLINE = 0x0A
@@ -169,6 +169,26 @@ def intersection_size(a: np.ndarray, b: np.ndarray) -> int:
     return common
 
 
+@_compiled
+def merge_sorted(
+    keys: np.ndarray, bands: np.ndarray, docs: np.ndarray, size: int,
+    new_keys: np.ndarray, new_bands: np.ndarray, new_docs: np.ndarray,
+) -> None:
+    """Merge sorted new entries into the first `size` entries (sorted by key) of three parallel arrays with room
+    for them, in place: from the back, so that nothing is overwritten before it has moved."""
+    old = size - 1
+    new = new_keys.size - 1
+    for at in range(size + new_keys.size - 1, -1, -1):
+        if new < 0:
+            break  # the rest of the old entries are in place already
+        if old >= 0 and keys[old] > new_keys[new]:
+            keys[at], bands[at], docs[at] = keys[old], bands[old], docs[old]
+            old -= 1
+        else:
+            keys[at], bands[at], docs[at] = new_keys[new], new_bands[new], new_docs[new]
+            new -= 1
+
+
 def compile_all() -> None:
     """Compile (first run) or load (later runs) every kernel for the types the stage calls it with."""
     points = np.array([0x61, _NEWLINE], dtype=np.uint32)
@@ -176,5 +196,7 @@ def compile_all() -> None:
     grams = word_grams(hashes, 5, np.uint64(3))
     signature = affine32_minhash(grams, np.ones(2, dtype=np.uint32), np.zeros(2, dtype=np.uint32))
     keys = band_keys(signature, np.ones(1, dtype=np.uint64), np.zeros(2, dtype=np.uint64))
-    sorted_lookup(keys, np.zeros(2, dtype=np.int32), keys)
+    docs = np.zeros(4, dtype=np.int32)
+    merge_sorted(np.resize(keys, 4), np.zeros(4, dtype=np.uint16), docs, 2, keys, np.zeros(2, dtype=np.uint16), docs[:2])
+    sorted_lookup(keys, docs, keys)
     intersection_size(grams, grams)
