@@ -106,10 +106,8 @@ class NewsSpider(SitemapSpider):
             return
         self._inc("crawl/sitemaps", site.name)
         for request in requests:
-            if request.callback == self._parse_sitemap:
-                yield request.replace(
-                    callback=self.parse_sitemap, errback=self.on_error, meta={"site": site.name}, headers=REVALIDATE
-                )
+            if request.callback == self._parse_sitemap:  # a sitemap listed in an index: an entry point too
+                yield self._entry_point(request.url, self.parse_sitemap, site, request.priority)
             else:
                 yield from self._article_request(site, request.url, "sitemap")
 
