@@ -6,8 +6,14 @@ from __future__ import annotations
 import json
 
 import pytest
+from trafilatura.metadata import extract_metadata
+from trafilatura.settings import set_date_params
+from trafilatura.utils import load_html
 
 from crawler.items import Page
+from demo import templates
+from demo.content import load_articles
+from demo.outlets import SPECS, OutletSite
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 from pipelines.text import words
 
@@ -248,3 +254,29 @@ def test_an_undeclared_dated_article_passes() -> None:
     article = extract_article(page(html), ExtractionOptions())
     assert article.text.split("\n") == PARAGRAPHS
     assert article.published == "2025-02-12"
+
+
+def demo_pages() -> list[tuple[str, str]]:
+    """(url, html) of an article on each demo outlet's layout: JSON-LD or not, tag links or not, bylines."""
+    base = "https://outlets.example"
+    outlets = [OutletSite(spec, base) for spec in SPECS]
+    articles = load_articles()
+    for outlet in outlets:
+        outlet.articles = articles[:6]
+    return [
+        (base + outlet.article_path(article), templates.article_page(outlet, article))
+        for outlet in outlets
+        for article in articles[:2]
+    ]
+
+
+@pytest.mark.parametrize("url, html", [(URL, french_article()), *demo_pages()])
+def test_metadata_reads_as_trafilatura_reads_it(url: str, html: str) -> None:
+    """The record's metadata is what trafilatura's extract_metadata finds, though only part of it is run."""
+    article = extract_article(page(html, url=url), ExtractionOptions())
+    expected = extract_metadata(load_html(html), url, set_date_params(extensive=False))
+    assert (article.title, article.author, article.description, article.published) == (
+        expected.title, expected.author, expected.description, expected.date
+    )  # fmt: skip
+    declared = [tag.strip() for value in (*(expected.tags or []), *(expected.categories or [])) for tag in value.split(",")]
+    assert article.tags == list(dict.fromkeys(tag for tag in declared if tag))
