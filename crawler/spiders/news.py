@@ -19,6 +19,7 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
+from w3lib.encoding import resolve_encoding
 
 from crawler.items import Page
 from crawler.middlewares import Refused
@@ -152,9 +153,7 @@ class NewsSpider(SitemapSpider):
         if not response.body.strip():
             self._inc("crawl/skipped/empty", site.name)
             return
-        html, fell_back = decode_html(
-            response.body, declared_encoding(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
-        )
+        html, fell_back = _decoded(response)
         if fell_back:
             self._inc("crawl/encoding_fallback", site.name)
         found_in = response.meta.get("found_in", "link")
@@ -219,6 +218,18 @@ class NewsSpider(SitemapSpider):
 _FOLLOWED = ("start", "link")
 # Why Scrapy ignored a request, from the first word of its message.
 _IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
+
+
+def _decoded(response: TextResponse) -> tuple[str, bool]:
+    """The page as text, and whether its declared charset was missing or wrong (see `decode_html`).
+
+    Scrapy has most often decoded the body already (MetaRefreshMiddleware reads `response.text`); when it used
+    the charset the page declares and replaced no byte, that text is the one `decode_html` would give.
+    """
+    declared = declared_encoding(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
+    if declared and resolve_encoding(declared) == response.encoding and "\ufffd" not in response.text:
+        return response.text, False
+    return decode_html(response.body, declared)
 
 
 def _parse_iso_date(value: str) -> dt.date | None:
