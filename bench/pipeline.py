@@ -2,9 +2,10 @@
 
 A local site (bench/site.py: the ScrapingHub benchmark pages and the demo layouts, replicated, with planted
 copies) is served on 127.0.0.1. The same article pages are then (a) read from disk and given to
-`trafilatura.extract` one after the other in this process, and (b) crawled by `scrapy crawl news` (sitemap →
-pages → extract → select → dedup → store) into a local directory, then into S3 (a Ceph RGW on 127.0.0.1,
-tests.support.servers). For (b) the span is the crawl's first request to the moment every record is stored;
+`trafilatura.extract` one after the other in a process of their own, (c) shared by one such process per core
+(the most the cores give with no crawl at all: the ceiling for (b)), and (b) crawled by `scrapy crawl news`
+(sitemap → pages → extract → select → dedup → store) into a local directory, then into S3 (a Ceph RGW on
+127.0.0.1, tests.support.servers). For (b) the span is the crawl's first request to the moment every record is stored;
 bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU times, the
 workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The crawl's process
 tree is sampled in /proc for its peak RSS. Last, the dedup and store stages run in this process over synthetic
@@ -68,7 +69,7 @@ PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
-# -- (a) plain trafilatura ---------------------------------------------------------------------------
+# -- (a), (c) plain trafilatura ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -80,17 +81,31 @@ class Plain:
     others_cpu: float = 0.0  # CPU seconds used meanwhile by the rest of the machine
 
 
-def plain_trafilatura(files: Sequence[Path]) -> Plain:
-    """`trafilatura.extract` on every page, read from disk, one after the other (reading included), in a
-    fresh process of its own, so that its peak RSS is its own."""
+def plain_trafilatura(files: Sequence[Path], processes: int = 1) -> Plain:
+    """`trafilatura.extract` on every page, read from disk, one after the other (reading included), in fresh
+    processes of their own, so that peak RSS is their own. With several processes, each takes its share of the
+    pages and all start timing together: what the cores give with no crawl at all, the ceiling for (b)."""
     machine = _machine_busy()
-    with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:
-        plain = child.submit(_plain_trafilatura, list(files)).result()
+    context = multiprocessing.get_context("spawn")
+    together = context.Barrier(processes)
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_keep, initargs=(together,)) as children:
+        shares = list(children.map(_plain_trafilatura, [list(files[n::processes]) for n in range(processes)]))
+    plain = Plain(sum(s.pages for s in shares), max(s.wall for s in shares), sum(s.cpu for s in shares),
+                  sum(s.peak_rss for s in shares))  # fmt: skip
     return dataclasses.replace(plain, others_cpu=_machine_busy() - machine - plain.cpu)
+
+
+_together: Any = None  # in a child of plain_trafilatura: the barrier its timing starts at
+
+
+def _keep(together: Any) -> None:
+    global _together
+    _together = together
 
 
 def _plain_trafilatura(files: list[Path]) -> Plain:
     trafilatura.extract(files[0].read_text(encoding="utf-8"))  # untimed: trafilatura loads lazy resources
+    _together.wait()
     wall, cpu = time.perf_counter(), time.process_time()
     for path in files:
         trafilatura.extract(path.read_text(encoding="utf-8"))
@@ -201,19 +216,22 @@ def crawl_s3(seeds: Path, work: Path) -> Crawl:
         return crawl(seeds, f"s3://{bucket}/bench", work, env)  # fmt: skip
 
 
-def print_crawls(site: BenchSite, plain: Plain, crawls: Sequence[Crawl]) -> None:
+def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence[Crawl]) -> None:
     pages, plain_rate = len(site.pages), plain.pages / plain.wall
+    cores = len(os.sched_getaffinity(0))
     print(f"\n{'':<44}{'pages/s':>9}{'× (a)':>8}{'span s':>9}{'CPU s':>8}{'peak RSS':>11}")
-    print(f"{'(a) trafilatura.extract, one process':<44}{plain_rate:>9.1f}{1:>8.2f}{plain.wall:>9.1f}"
-          f"{plain.cpu:>8.1f}{_mib(plain.peak_rss):>11}")
+    rows = [("(a) trafilatura.extract, one process", plain.pages, plain.wall, plain.cpu, plain.peak_rss)]
     for run in crawls:
-        span = run.stat("bench/crawl_seconds")
         name = f"(b) scrapy crawl news → {'S3 (Ceph RGW)' if run.target.startswith('s3:') else 'local directory'}"
-        print(f"{name:<44}{pages / span:>9.1f}{pages / span / plain_rate:>8.2f}{span:>9.1f}{run.tree_cpu:>8.1f}"
-              f"{_mib(run.peak_rss):>11}")
+        rows.append((name, pages, run.stat("bench/crawl_seconds"), run.tree_cpu, run.peak_rss))
+    rows.append((f"(c) trafilatura.extract, {cores} processes", ceiling.pages, ceiling.wall, ceiling.cpu, ceiling.peak_rss))
+    for name, done, span, cpu, rss in rows:
+        print(f"{name:<44}{done / span:>9.1f}{done / span / plain_rate:>8.2f}{span:>9.1f}{cpu:>8.1f}{_mib(rss):>11}")
     print("  (b): span = first request to every record stored; CPU and peak RSS of the crawl's process tree "
           "(main process and extraction workers, sampled in /proc)")
-    cores = len(os.sched_getaffinity(0))
+    print(f"  (c): the same pages shared by {cores} processes timed together, with no crawl at all: what {cores} cores "
+          f"give here, the ceiling for (b); CPU per page {ceiling.cpu / ceiling.pages * 1e3:.1f} ms where (a) "
+          f"takes {plain.cpu / plain.pages * 1e3:.1f} ms alone")
     print(f"  (a): the rest of the machine used {plain.others_cpu:.0f} CPU-s meanwhile "
           f"({plain.others_cpu / plain.wall:.1f} of {cores} cores); at its CPU time, {plain.pages / plain.cpu:.1f} pages/s")
     for run in crawls:
@@ -358,10 +376,11 @@ def main(argv: Sequence[str] | None = None) -> None:
                   f"trafilatura {trafilatura.__version__}")
             print("  crawl settings: " + " ".join(f"{k}={v}" for k, v in CRAWL_SETTINGS.items()))
             plain = plain_trafilatura(site.article_files)
+            ceiling = plain_trafilatura(site.article_files, len(os.sched_getaffinity(0)))
             crawls = [crawl(seeds, str(work / "out"), work)]
             if args.s3:
                 crawls.append(crawl_s3(seeds, work))
-        print_crawls(site, plain, crawls)
+        print_crawls(site, plain, ceiling, crawls)
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:  # a clean heap
             print_memory(child.submit(_memory_growth, work, sorted(args.memory_records), args.data).result())
 
