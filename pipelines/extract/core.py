@@ -82,7 +82,7 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     if declared_type == "listing":
         raise NotAnArticle("not_article", "the page declares itself a listing (JSON-LD, og:type, microdata)")
     canonical = _canonical_url(tree, page.url)
-    declared_language = _declared_language(tree)
+    language = _declared_language(tree)
     declared = declared_type == "article"
     if declared:
         _join_split_body(tree)
@@ -90,7 +90,6 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     if not extracted.strip():
         raise NotAnArticle("empty")
     doc = _metadata(tree, canonical)
-    language = declared_language
     paragraphs = clean_paragraphs(extracted.split("\n"), title=doc.title, language=language, author=doc.author)
     text = "\n".join(paragraphs)
     word_count = len(words(text))
