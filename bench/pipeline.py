@@ -5,10 +5,10 @@ copies) is served on 127.0.0.1. The same article pages are then (a) read from di
 `trafilatura.extract` one after the other in a process of their own, (c) shared by one such process per core
 (the most the cores give with no crawl at all: the ceiling for (b)), and (b) crawled by `scrapy crawl news`
 (sitemap → pages → extract → select → dedup → store) into a local directory, then into S3 (a Ceph RGW on
-127.0.0.1, tests.support.servers). For (b) the span is the crawl's first request to the moment every record is stored;
-bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU times, the
-workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The crawl's process
-tree is sampled in /proc for its peak RSS. Last, the dedup and store stages run in this process over synthetic
+127.0.0.1, tests.support.servers). For (b) the span is the crawl's first request to the moment every record
+is stored; bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU
+times, the workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The
+crawl's process tree is sampled in /proc for its peak RSS. Last, the dedup and store stages run in this process over synthetic
 records, with the RSS at 1k, 10k and 50k records.
 
     python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--no-s3]
@@ -88,7 +88,7 @@ def plain_trafilatura(files: Sequence[Path], processes: int = 1) -> Plain:
     machine = _machine_busy()
     context = multiprocessing.get_context("spawn")
     together = context.Barrier(processes)
-    with ProcessPoolExecutor(processes, mp_context=context, initializer=_keep, initargs=(together,)) as children:
+    with ProcessPoolExecutor(processes, mp_context=context, initializer=_keep_barrier, initargs=(together,)) as children:
         shares = list(children.map(_plain_trafilatura, [list(files[n::processes]) for n in range(processes)]))
     plain = Plain(sum(s.pages for s in shares), max(s.wall for s in shares), sum(s.cpu for s in shares),
                   sum(s.peak_rss for s in shares))  # fmt: skip
@@ -98,7 +98,7 @@ def plain_trafilatura(files: Sequence[Path], processes: int = 1) -> Plain:
 _together: Any = None  # in a child of plain_trafilatura: the barrier its timing starts at
 
 
-def _keep(together: Any) -> None:
+def _keep_barrier(together: Any) -> None:
     global _together
     _together = together
 
@@ -224,7 +224,8 @@ def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence
     for run in crawls:
         name = f"(b) scrapy crawl news → {'S3 (Ceph RGW)' if run.target.startswith('s3:') else 'local directory'}"
         rows.append((name, pages, run.stat("bench/crawl_seconds"), run.tree_cpu, run.peak_rss))
-    rows.append((f"(c) trafilatura.extract, {cores} processes", ceiling.pages, ceiling.wall, ceiling.cpu, ceiling.peak_rss))
+    ceiling_name = f"(c) trafilatura.extract, {cores} processes"
+    rows.append((ceiling_name, ceiling.pages, ceiling.wall, ceiling.cpu, ceiling.peak_rss))
     for name, done, span, cpu, rss in rows:
         print(f"{name:<44}{done / span:>9.1f}{done / span / plain_rate:>8.2f}{span:>9.1f}{cpu:>8.1f}{_mib(rss):>11}")
     print("  (b): span = first request to every record stored; CPU and peak RSS of the crawl's process tree "

@@ -278,5 +278,5 @@ def test_metadata_reads_as_trafilatura_reads_it(url: str, html: str) -> None:
     assert (article.title, article.author, article.description, article.published) == (
         expected.title, expected.author, expected.description, expected.date
     )  # fmt: skip
-    declared = [tag.strip() for value in (*(expected.tags or []), *(expected.categories or [])) for tag in value.split(",")]
-    assert article.tags == list(dict.fromkeys(tag for tag in declared if tag))
+    tags = [tag.strip() for value in (*(expected.tags or []), *(expected.categories or [])) for tag in value.split(",")]
+    assert article.tags == list(dict.fromkeys(tag for tag in tags if tag))
