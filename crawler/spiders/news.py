@@ -153,18 +153,17 @@ class NewsSpider(SitemapSpider):
         if not response.body.strip():
             self._inc("crawl/skipped/empty", site.name)
             return
-        html, fell_back = _decoded(response)
+        decoded, fell_back = _decoded(response)
         if fell_back:
             self._inc("crawl/encoding_fallback", site.name)
         found_in = response.meta.get("found_in", "link")
         self._inc(f"crawl/pages/{found_in}", site.name)
         if found_in not in _FOLLOWED:
-            yield from self._page(site, response.url, html)
+            yield from self._page(site, response.url, decoded.text)
             return
-        decoded = response.replace(body=html.encode("utf-8"), encoding="utf-8")
         declared = declared_page_type(decoded.selector.root)
         if declared != "listing" and found_in != "start":
-            yield from self._page(site, response.url, html)
+            yield from self._page(site, response.url, decoded.text)
         if declared != "article":
             for link in self.link_extractor.extract_links(decoded):
                 if site.owns(link.url):
@@ -220,16 +219,19 @@ _FOLLOWED = ("start", "link")
 _IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
 
 
-def _decoded(response: TextResponse) -> tuple[str, bool]:
-    """The page as text, and whether its declared charset was missing or wrong (see `decode_html`).
+def _decoded(response: TextResponse) -> tuple[TextResponse, bool]:
+    """The response whose `text` is the page as `decode_html` decodes it, and whether the page's declared
+    charset was missing or wrong.
 
     Scrapy has most often decoded the body already (MetaRefreshMiddleware reads `response.text`); when it used
-    the charset the page declares and replaced no byte, that text is the one `decode_html` would give.
+    the charset the page declares and replaced no byte, that text is the one `decode_html` would give, and the
+    response itself is returned. Otherwise it is a UTF-8 copy holding `decode_html`'s text.
     """
     declared = declared_encoding(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
     if declared and resolve_encoding(declared) == response.encoding and "\ufffd" not in response.text:
-        return response.text, False
-    return decode_html(response.body, declared)
+        return response, False
+    html, fell_back = decode_html(response.body, declared)
+    return response.replace(body=html.encode("utf-8"), encoding="utf-8"), fell_back
 
 
 def _parse_iso_date(value: str) -> dt.date | None:
