@@ -203,12 +203,11 @@ _U64 = np.uint64
 _CHAR_BASE = _U64(0x9E3779B97F4A7C15)  # odd, hence invertible mod 2^64
 _CHAR_BASE_INVERSE = _U64(pow(int(_CHAR_BASE), -1, 1 << 64))
 _WORD_BASE = _U64(0xD6E8FEB86659FD93)
-_FMIX64 = (_U64(33), _U64(0xFF51AFD7ED558CCD), _U64(0xC4CEB9FE1A85EC53))
 
 
 def _fmix64(h: np.ndarray) -> np.ndarray:
     """MurmurHash3's 64-bit finalizer, in place: a bijection that spreads every input bit over the output."""
-    shift, first, second = _FMIX64
+    shift, first, second = kernels.FMIX64
     h ^= h >> shift
     h *= first
     h ^= h >> shift

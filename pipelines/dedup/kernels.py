@@ -17,13 +17,14 @@ import numpy as np
 from numba import njit
 
 __all__ = [
-    "affine32_minhash", "band_keys", "compile_all", "hash_words", "intersection_size", "merge_sorted", "sorted_lookup", "word_grams",
-]
+    "FMIX64", "affine32_minhash", "band_keys", "compile_all", "hash_words", "intersection_size", "merge_sorted",
+    "sorted_lookup", "word_grams",
+]  # fmt: skip
 
 _NEWLINE = 0x0A
-_FMIX64_SHIFT = np.uint64(33)
-_FMIX64_FIRST = np.uint64(0xFF51AFD7ED558CCD)
-_FMIX64_SECOND = np.uint64(0xC4CEB9FE1A85EC53)
+# MurmurHash3's 64-bit finalizer (shift, first multiplier, second multiplier); the dedup core uses it too.
+FMIX64 = (np.uint64(33), np.uint64(0xFF51AFD7ED558CCD), np.uint64(0xC4CEB9FE1A85EC53))
+_FMIX64_SHIFT, _FMIX64_FIRST, _FMIX64_SECOND = FMIX64
 _FMIX32_FIRST = np.uint32(0x85EBCA6B)
 _FMIX32_SECOND = np.uint32(0xC2B2AE35)
 _MAX32 = np.uint32(0xFFFFFFFF)
