@@ -6,8 +6,8 @@ import difflib
 import io
 import itertools
 import json
-import random
 import os
+import random
 import re
 import subprocess
 import sys
