@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import re
 import signal
 from typing import Any
 
 import pytest
+from htmldate.extractors import get_external_parser
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 from crawler.items import Article, Page
+from pipelines import text
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle
-from pipelines.extract.pipeline import ExtractPipeline
+from pipelines.extract.pipeline import Extract, ExtractPipeline
 
 GUARD = 120  # seconds: only so that a regression fails instead of hanging the suite
 
@@ -34,6 +37,15 @@ def stub_extract(page: Page, options: ExtractionOptions) -> Article:
     )  # fmt: skip
 
 
+def loaded_before_the_page(page: Page, options: ExtractionOptions) -> Article:
+    """Runs in the workers: an article whose text says which lazy resources the worker had before this page."""
+    loaded = {
+        "date parser": get_external_parser.cache_info().currsize == 1,
+        "folding table": text._fold_table.cache_info().currsize == 1,
+    }
+    return dataclasses.replace(stub_extract(page, options), text=" ".join(name for name, ok in loaded.items() if ok))
+
+
 def page(name: str) -> Page:
     return Page(f"https://news.example/{name}", "example", "<html></html>", "2026-11-24T00:00:00+00:00")
 
@@ -46,14 +58,14 @@ async def extract_all(pipeline: ExtractPipeline, names: list[str]) -> dict[str, 
             asyncio.gather(*(pipeline.process_item(page(name)) for name in names), return_exceptions=True), GUARD
         )
     finally:
-        pipeline.close_spider()
+        await pipeline.close_spider()
     return {name: r.reason if isinstance(r, Drop) else r for name, r in zip(names, results, strict=True)}
 
 
-def make_pipeline(workers: int = 1, timeout: float = 1.0) -> ExtractPipeline:
+def make_pipeline(workers: int = 1, timeout: float = 1.0, extract: Extract = stub_extract) -> ExtractPipeline:
     stats = get_crawler(Spider).stats
     assert stats is not None
-    return ExtractPipeline(stats, ExtractionOptions(), workers, timeout, extract=stub_extract)
+    return ExtractPipeline(stats, ExtractionOptions(), workers, timeout, extract=extract)
 
 
 def test_a_page_over_the_time_limit_is_dropped_and_its_worker_freed() -> None:
@@ -65,6 +77,14 @@ def test_a_page_over_the_time_limit_is_dropped_and_its_worker_freed() -> None:
     assert pipeline.stats.get_value("extract/timeout") == 1
     assert pipeline.stats.get_value("extract/ok") == 6
     assert pipeline.stats.get_value("extract/pool_restarts") == 1
+
+
+def test_workers_start_with_the_lazy_resources_of_extraction_loaded_also_after_a_restart() -> None:
+    pipeline = make_pipeline(workers=1, extract=loaded_before_the_page)  # pages after "hang" run in a new pool
+    names = [*(f"ok-{n}" for n in range(3)), "hang", *(f"ok-{n}" for n in range(3, 6))]
+    results = asyncio.run(extract_all(pipeline, names))
+    assert pipeline.stats.get_value("extract/pool_restarts") == 1
+    assert {results[name].text for name in names if name != "hang"} == {"date parser folding table"}
 
 
 def test_a_dead_worker_costs_its_page_only() -> None:

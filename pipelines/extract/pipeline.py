@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, Any, Self
 
 from crawler.items import Article, Page
 from crawler.stats import count
-from pipelines import text
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 
@@ -62,7 +61,7 @@ class ExtractPipeline:
         self.workers = workers or len(os.sched_getaffinity(0))
         self.timeout = timeout
         self.extract = extract
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: asyncio.Future[ProcessPoolExecutor] | None = None  # a pool, once started
         self._capacity = 2 * self.workers  # pages in the pool at once
         self._slots = asyncio.Semaphore(self._capacity)
         self._alone = asyncio.Lock()  # one page at a time runs alone
@@ -80,19 +79,28 @@ class ExtractPipeline:
         return cls(crawler.stats, options, settings.getint("EXTRACT_WORKERS"), settings.getfloat("EXTRACT_TIMEOUT"))
 
     def open_spider(self) -> None:
-        self._pool = self._new_pool()
+        self._pool = self._start_pool()
 
-    def close_spider(self) -> None:
+    async def close_spider(self) -> None:
         if self._pool:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            (await self._pool).shutdown(wait=True, cancel_futures=True)
+
+    def _start_pool(self) -> asyncio.Future[ProcessPoolExecutor]:
+        """A new pool, started in a thread: starting a worker waits for the server it forks from, which loads
+        extraction's lazy resources first (seconds, see pipelines.extract.preload), and the event loop goes on
+        fetching pages meanwhile. Pages wait for the pool in `_extract`."""
+        return asyncio.get_running_loop().run_in_executor(None, self._new_pool)
 
     def _new_pool(self) -> ProcessPoolExecutor:
-        # Workers fork from a server that has this module (trafilatura, Scrapy's exceptions) imported, so a
-        # replaced pool starts at once.
-        _CONTEXT.set_forkserver_preload([__name__])
-        return ProcessPoolExecutor(
+        # Workers fork from a server that has this module (trafilatura, Scrapy's exceptions) imported and the
+        # lazy resources of extraction loaded, so a replaced pool starts at once.
+        _CONTEXT.set_forkserver_preload([__name__, "pipelines.extract.preload"])
+        pool = ProcessPoolExecutor(
             self.workers, mp_context=_CONTEXT, initializer=_worker_started, initargs=(self._started,)
         )
+        for _ in range(self.workers):  # a pool starts a worker per task until it has them all
+            pool.submit(int)
+        return pool
 
     async def process_item(self, item: Any) -> Any:
         if not isinstance(item, Page):
@@ -125,14 +133,14 @@ class ExtractPipeline:
         try:
             while True:
                 assert self._pool is not None
-                pool = self._pool
+                starting = self._pool
                 self._started[slot] = 0.0
                 try:
                     return await asyncio.get_running_loop().run_in_executor(
-                        pool, _extract_in_worker, self.extract, page, self.options, self.timeout, slot
+                        await starting, _extract_in_worker, self.extract, page, self.options, self.timeout, slot
                     )
                 except BrokenProcessPool:
-                    self._replace(pool)
+                    self._replace(starting)
                     started = self._started[slot]
                     if not started:  # it was only waiting in the pool
                         continue
@@ -146,12 +154,12 @@ class ExtractPipeline:
             for _ in range(permits):
                 self._slots.release()
 
-    def _replace(self, broken: ProcessPoolExecutor) -> None:
+    def _replace(self, broken: asyncio.Future[ProcessPoolExecutor]) -> None:
         """A new pool for every page in flight, once per broken pool."""
         if broken is self._pool:
             logger.warning("An extraction worker was stopped (time limit) or died: starting a new pool")
-            self._pool = self._new_pool()
-            broken.shutdown(wait=False, cancel_futures=True)
+            self._pool = self._start_pool()
+            broken.result().shutdown(wait=False, cancel_futures=True)
             self.stats.inc_value("extract/pool_restarts")
 
     def _drop(self, reason: str, page: Page, detail: str = "") -> Drop:
@@ -177,12 +185,10 @@ _started: Any = None  # in a worker: the pipeline's shared array of start times,
 
 
 def _worker_started(started: Any) -> None:
-    """In each worker: keep the start-time array; SIGALRM keeps its default action, ending the process; the
-    word-folding table is built before any page's timer runs."""
+    """In each worker: keep the start-time array; SIGALRM keeps its default action, ending the process."""
     global _started
     _started = started
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
-    text.prepare()
 
 
 def _extract_in_worker(

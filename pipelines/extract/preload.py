@@ -1,0 +1,15 @@
+"""Imported once, by the server the extraction workers fork from (ExtractPipeline's forkserver preload): what
+every worker would otherwise load on its first pages is loaded there, once per crawl, before any page's time
+limit runs, and a pool that replaces a broken one starts with it too.
+
+- htmldate's parser of last resort (dateparser, for dates written in words on pages dated nowhere in their
+  markup) reads its ~200 locales on its first parse that no locale recognizes: ~3 s of CPU and ~40 MiB.
+- The word-folding table (`pipelines.text.prepare`, ~0.4 s).
+"""
+
+from htmldate.extractors import get_external_parser
+
+from pipelines import text
+
+text.prepare()
+get_external_parser().get_date_data("no date 00 in any locale 0000")
