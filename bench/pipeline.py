@@ -8,8 +8,10 @@ copies) is served on 127.0.0.1. The same article pages are then (a) read from di
 127.0.0.1, tests.support.servers). For (b) the span is the crawl's first request to the moment every record
 is stored; bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU
 times, the workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The
-crawl's process tree is sampled in /proc for its peak RSS. Last, the dedup and store stages run in this process over synthetic
-records, with the RSS at 1k, 10k and 50k records.
+crawl's process tree is sampled in /proc for its peak RSS and each process's CPU time: what the main process
+used outside the span (start-up, shut-down) and the workers outside pages (their server's imports and preload,
+the hand-off of pages and records) is counted too. Last, the dedup and store stages run in this process over
+synthetic records, with the RSS at 1k, 10k and 50k records.
 
     python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--no-s3]
 """
