@@ -49,6 +49,9 @@ ITEM_PIPELINES = {
 EXTENSIONS = {
     "pipelines.summary.CrawlSummary": 500,
     "pipelines.report.CrawlReport": 600,
+    # Off like the telnet console: no endpoint running Python code inside a crawl of untrusted pages, and no job
+    # file with its token in the user's profile on every scheduled run (and its aiohttp import at start-up).
+    "scrapy.extensions.remote_control.RemoteControl": None,
 }
 COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with a health-aware exit code, `scrapy report`
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are expected and counted in stats, not warnings
