@@ -174,6 +174,12 @@ def test_manifest_lists_every_part_with_counts_and_checksums(first_run: CrawlRes
     assert manifest["failed_parts"] == []
 
 
+def test_no_console_or_remote_control_runs_inside_the_crawl(first_run: CrawlResult) -> None:
+    enabled = first_run.log.split("Enabled extensions:", 1)[1].split("]", 1)[0]
+    assert "pipelines.summary.CrawlSummary" in enabled
+    assert "TelnetConsole" not in enabled and "RemoteControl" not in enabled
+
+
 def test_a_second_run_into_the_same_output_stores_nothing_new(seeds: Path, first_run: CrawlResult) -> None:
     before = len(first_run.records())
     again = crawl(seeds, first_run.output)
