@@ -52,7 +52,6 @@ def page(name: str) -> Page:
 
 async def extract_all(pipeline: ExtractPipeline, names: list[str]) -> dict[str, Any]:
     """Every page through the pipeline at once; name -> the article, or the drop reason."""
-    pipeline.open_spider()
     try:
         results = await asyncio.wait_for(
             asyncio.gather(*(pipeline.process_item(page(name)) for name in names), return_exceptions=True), GUARD

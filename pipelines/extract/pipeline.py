@@ -78,9 +78,6 @@ class ExtractPipeline:
         )
         return cls(crawler.stats, options, settings.getint("EXTRACT_WORKERS"), settings.getfloat("EXTRACT_TIMEOUT"))
 
-    def open_spider(self) -> None:
-        self._pool = self._start_pool()
-
     async def close_spider(self) -> None:
         if self._pool:
             (await self._pool).shutdown(wait=True, cancel_futures=True)
@@ -88,7 +85,8 @@ class ExtractPipeline:
     def _start_pool(self) -> asyncio.Future[ProcessPoolExecutor]:
         """A new pool, started in a thread: starting a worker waits for the server it forks from, which loads
         extraction's lazy resources first (seconds, see pipelines.extract.preload), and the event loop goes on
-        fetching pages meanwhile. Pages wait for the pool in `_extract`."""
+        fetching pages meanwhile. Pages wait for the pool in `_extract`; the first page starts it, so a crawl
+        that has none (an incremental run with nothing new) starts no process."""
         return asyncio.get_running_loop().run_in_executor(None, self._new_pool)
 
     def _new_pool(self) -> ProcessPoolExecutor:
@@ -132,7 +130,8 @@ class ExtractPipeline:
         slot = self._free_slots.pop()
         try:
             while True:
-                assert self._pool is not None
+                if self._pool is None:
+                    self._pool = self._start_pool()
                 starting = self._pool
                 self._started[slot] = 0.0
                 try:
