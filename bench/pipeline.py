@@ -187,6 +187,40 @@ class Crawl:
         return float(self.stats.get(key) or 0)
 
 
+@dataclass(frozen=True, slots=True)
+class CrawlCpu:
+    """Where a crawl's CPU seconds went, from the stage clocks and the /proc samples: one column of the table."""
+
+    start_and_shut_down: float
+    engine: float
+    extract: float
+    workers_outside_pages: float
+    select: float
+    dedup: float
+    store: float
+    total: float
+
+    @classmethod
+    def of(cls, run: Crawl) -> CrawlCpu:
+        in_span, extract = run.stat("bench/main_cpu_seconds"), run.stat("extract/seconds")
+        select, dedup, store = run.stat("select/seconds"), run.stat("dedup/seconds"), run.stat("store/seconds")
+        return cls(start_and_shut_down=run.main_cpu - in_span, engine=in_span - select - dedup - store,
+                   extract=extract, workers_outside_pages=run.tree_cpu - run.main_cpu - extract, select=select,
+                   dedup=dedup, store=store, total=run.tree_cpu)  # fmt: skip
+
+
+_CPU_ROWS = {
+    "start_and_shut_down": "start-up, shut-down (main process, outside the span)",
+    "engine": "fetch, parse, engine (rest of the main process)",
+    "extract": "extract (trafilatura, in the workers)",
+    "workers_outside_pages": "workers outside pages (start-up, preload, hand-off)",
+    "select": "select",
+    "dedup": "dedup",
+    "store": "store (encode parts, write them)",
+    "total": "total",
+}
+
+
 def crawl(seeds: Path, output: str, work: Path, env: dict[str, str] | None = None) -> Crawl:
     stats_file = work / f"stats-{uuid.uuid4().hex[:8]}.json"
     settings = {**CRAWL_SETTINGS, "OUTPUT_URI": output, "BENCH_STATS_FILE": str(stats_file),
@@ -249,23 +283,16 @@ def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence
 
     print("\nWhere the crawl's CPU goes (seconds, share of its process tree's)")
     print(f"  {'stage':<58}" + "".join(f"{_short(run.target):>16}" for run in crawls))
-    columns = []
-    for run in crawls:
-        main, extract = run.stat("bench/main_cpu_seconds"), run.stat("extract/seconds")
-        select, dedup, store = run.stat("select/seconds"), run.stat("dedup/seconds"), run.stat("store/seconds")
-        columns.append((run.main_cpu - main, main - select - dedup - store, extract, run.tree_cpu - run.main_cpu - extract,
-                        select, dedup, store, run.tree_cpu))  # fmt: skip
-    names = ("start-up, shut-down (main process, outside the span)", "fetch, parse, engine (rest of the main process)",
-             "extract (trafilatura, in the workers)", "workers outside pages (start-up, preload, hand-off)", "select",
-             "dedup", "store (encode parts, write them)", "total")  # fmt: skip
-    for row, name in enumerate(names):
-        print(f"  {name:<58}" + "".join(f"{c[row]:>9.1f} {c[row] / c[-1]:>5.1%}" for c in columns))
-    for run, column in zip(crawls, columns, strict=True):
+    columns = [CrawlCpu.of(run) for run in crawls]
+    for field, name in _CPU_ROWS.items():
+        cells = (f"{getattr(cpu, field):>9.1f} {getattr(cpu, field) / cpu.total:>5.1%}" for cpu in columns)
+        print(f"  {name:<58}" + "".join(cells))
+    for run, cpu in zip(crawls, columns, strict=True):
         dedup_items = sum(run.stat(f"dedup/{r}") for r in ("kept", "same_url", "exact", "near_duplicate"))
-        span_share = run.stat("bench/main_cpu_seconds") / (run.stat("bench/main_cpu_seconds") + column[2])
-        print(f"  {_short(run.target)}: everything but extraction {1 - column[2] / column[-1]:.1%} of the crawl's CPU "
-              f"(target ≤ 10%), {span_share:.1%} counting the main process over the span and extraction only; "
-              f"dedup stage {dedup_items / max(run.stat('dedup/seconds'), 1e-9):,.0f} docs/s; "
+        in_span = run.stat("bench/main_cpu_seconds")
+        print(f"  {_short(run.target)}: everything but extraction {1 - cpu.extract / cpu.total:.1%} of the crawl's CPU "
+              f"(target ≤ 10%), {in_span / (in_span + cpu.extract):.1%} counting the main process over the span and "
+              f"extraction only; dedup stage {dedup_items / max(run.stat('dedup/seconds'), 1e-9):,.0f} docs/s; "
               f"{run.stat('extract/ok'):.0f} extracted, {run.stat('store/records'):.0f} stored; "
               f"duplicates dropped: same_url {run.stat('dedup/same_url'):.0f}, exact {run.stat('dedup/exact'):.0f}, "
               f"near {run.stat('dedup/near_duplicate'):.0f}, superseded {run.stat('dedup/superseded'):.0f}; extraction "
