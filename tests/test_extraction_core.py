@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from lxml.html import HtmlElementClassLookup
 from trafilatura.metadata import extract_metadata
 from trafilatura.settings import set_date_params
-from lxml.html import HtmlElementClassLookup
 from trafilatura.utils import HTML_PARSER, load_html
 
 from crawler.items import Page
@@ -283,7 +283,7 @@ def test_metadata_reads_as_trafilatura_reads_it(url: str, html: str) -> None:
     assert article.tags == list(dict.fromkeys(tag for tag in tags if tag))
 
 
-# The English article with form controls in its body and byline: a newsletter form, a search box, a comment form.
+# The English article with form controls: a search box in its byline, a newsletter form in its body.
 FORMS = ENGLISH.replace(
     '<p class="byline">By Jane Doe',
     '<form role="search"><label class="author">Search</label><input name="q" value="Jane Doe"></form>'

@@ -52,7 +52,7 @@ _CATEGORY_HREF = re.compile(r"/categor(?:y|ies|s)?/")
 _SECTION_META = XPath('.//head//meta[@property="article:section" or contains(@name, "subject")][@content]')
 
 # trafilatura's parser gives its elements lxml.html's classes through a lookup written in Python, called for every
-# element lxml hands to Python: ~2,000 calls and ~1.4 ms (4 %) of each bench page's extraction. lxml's lookup in C
+# element lxml hands to Python: ~2,000 calls and ~1.5 ms (5 %) of each bench page's extraction. lxml's lookup in C
 # gives the same classes, but for the five form controls (form, input, select, textarea, label), whose own methods
 # trafilatura never calls: same records (tests/test_extraction_core.py).
 _ELEMENT_CLASSES = ElementDefaultClassLookup(
