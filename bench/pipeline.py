@@ -10,8 +10,10 @@ is stored; bench/stages.py records it with the main process's CPU time and the s
 times, the workers report extraction's (`extract/seconds`) and the store its own (`store/seconds`). The
 crawl's process tree is sampled in /proc for its peak RSS and each process's CPU time: what the main process
 used outside the span (start-up, shut-down) and the workers outside pages (their server's imports and preload,
-the hand-off of pages and records) is counted too. Last, the dedup and store stages run in this process over
-synthetic records, with the RSS at 1k, 10k and 50k records.
+the hand-off of pages and records) is counted too. Then (d) a bare SitemapSpider (bench/bare.py) fetches the same
+pages with Scrapy's default settings and only decodes them: what Scrapy itself costs per page, the floor under
+the crawl's main process. Last, the dedup and store stages run in this process over synthetic records, with the
+RSS at 1k, 10k and 50k records.
 
     python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--no-s3]
 """
@@ -253,7 +255,15 @@ def crawl_s3(seeds: Path, work: Path) -> Crawl:
         return crawl(seeds, f"s3://{bucket}/bench", work, env)  # fmt: skip
 
 
-def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence[Crawl]) -> None:
+def bare_scrapy(site: BenchSite) -> float:
+    """(d) Scrapy alone on the same site (bench/bare.py): its CPU seconds per page, the main process's floor."""
+    command = [sys.executable, "-m", "bench.bare", f"{site.base_url}/sitemap.xml",
+               "--concurrency", CRAWL_SETTINGS["CONCURRENT_REQUESTS"]]  # fmt: skip
+    result = json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    return result["cpu"] / result["pages"]
+
+
+def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence[Crawl], bare: float) -> None:
     pages, plain_rate = len(site.pages), plain.pages / plain.wall
     cores = len(os.sched_getaffinity(0))
     print(f"\n{'':<44}{'pages/s':>9}{'× (a)':>8}{'span s':>9}{'CPU s':>8}{'peak RSS':>11}")
@@ -280,6 +290,14 @@ def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence
               f"{main * 1e3:.1f} ms, extraction {extract * 1e3:.1f} ms (plain trafilatura: "
               f"{plain.cpu / plain.pages * 1e3:.1f} ms); on {cores} idle cores at most {bound:.1f} pages/s = "
               f"{bound / plain_rate:.2f} × (a)")
+    first = crawls[0]
+    extraction = first.stat("extract/seconds") / pages
+    floor_bound = cores / (bare + extraction)
+    print(f"  (d) Scrapy alone on the same site (bench/bare.py: a SitemapSpider with Scrapy's default settings that "
+          f"only decodes pages): {bare * 1e3:.1f} ms of CPU per page. With extraction as in the {_short(first.target)} "
+          f"crawl ({extraction * 1e3:.1f} ms) and none of this project's work in the main process, at most "
+          f"{floor_bound:.1f} pages/s = {floor_bound / plain_rate:.2f} × (a), and everything but extraction "
+          f"{bare / (bare + extraction):.1%}")
 
     print("\nWhere the crawl's CPU goes (seconds, share of its process tree's)")
     print(f"  {'stage':<58}" + "".join(f"{_short(run.target):>16}" for run in crawls))
@@ -415,7 +433,8 @@ def main(argv: Sequence[str] | None = None) -> None:
             crawls = [crawl(seeds, str(work / "out"), work)]
             if args.s3:
                 crawls.append(crawl_s3(seeds, work))
-        print_crawls(site, plain, ceiling, crawls)
+            bare = bare_scrapy(site)
+        print_crawls(site, plain, ceiling, crawls, bare)
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:  # a clean heap
             print_memory(child.submit(_memory_growth, work, sorted(args.memory_records), args.data).result())
 
