@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import resource
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,10 +18,7 @@ from scrapy.crawler import CrawlerProcess
 from scrapy.http import Response
 from scrapy.spiders import SitemapSpider
 
-
-def _process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
+from bench.stages import process_cpu
 
 
 class BareSpider(SitemapSpider):
@@ -36,12 +32,12 @@ class BareSpider(SitemapSpider):
 
     def parse(self, response: Response) -> None:
         if self.first_page_cpu is None:
-            self.first_page_cpu = _process_cpu()
+            self.first_page_cpu = process_cpu()
         self.pages += 1
         response.text  # noqa: B018  (decoded, as the crawl decodes every page)
 
     def closed(self, reason: str) -> None:
-        cpu = _process_cpu() - (self.first_page_cpu or 0.0)
+        cpu = process_cpu() - (self.first_page_cpu or 0.0)
         print(json.dumps({"pages": self.pages, "cpu": cpu}))
 
 

@@ -48,6 +48,7 @@ from scrapy.utils.test import get_crawler
 import crawler.settings as project_settings
 from bench.dedup import load_bodies, synthetic_texts
 from bench.site import BenchSite, serve
+from bench.stages import process_cpu
 from crawler.items import Article
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.core import NearDupIndex
@@ -130,7 +131,7 @@ class TreeSampler(threading.Thread):
         self.peak_rss = 0
         self.cpu: dict[int, float] = {}
         self.machine_cpu = -_machine_busy()
-        self.own_cpu = -_process_cpu()
+        self.own_cpu = -process_cpu()
         self._done = threading.Event()
 
     def run(self) -> None:
@@ -141,7 +142,7 @@ class TreeSampler(threading.Thread):
         self._done.set()
         self.join()
         self.machine_cpu += _machine_busy()
-        self.own_cpu += _process_cpu()
+        self.own_cpu += process_cpu()
 
     def sample(self) -> None:
         parents: dict[int, int] = {}
@@ -168,11 +169,6 @@ def _machine_busy() -> float:
     """CPU seconds all processes of the machine have used since boot (/proc/stat: all but idle and iowait)."""
     user, nice, system, _idle, _iowait, irq, softirq, steal = map(int, Path("/proc/stat").read_text().split()[1:9])
     return (user + nice + system + irq + softirq + steal) / TICKS
-
-
-def _process_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
 
 
 @dataclass(frozen=True)
@@ -260,6 +256,8 @@ def bare_scrapy(site: BenchSite) -> float:
     command = [sys.executable, "-m", "bench.bare", f"{site.base_url}/sitemap.xml",
                "--concurrency", CRAWL_SETTINGS["CONCURRENT_REQUESTS"]]  # fmt: skip
     result = json.loads(subprocess.run(command, cwd=ROOT, capture_output=True, text=True, check=True).stdout)
+    if not result["pages"]:
+        raise RuntimeError(f"the bare SitemapSpider fetched no page of {site.base_url}")
     return result["cpu"] / result["pages"]
 
 

@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
 
 
-def _process_cpu() -> float:
+def process_cpu() -> float:
+    """CPU seconds this process has used, user and system (its threads included)."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
@@ -64,7 +65,7 @@ class StageClock(ItemPipelineManager):
 
     def _first_request(self) -> None:
         if self._started is None:
-            self._started = (time.perf_counter(), _process_cpu())
+            self._started = (time.perf_counter(), process_cpu())
 
     def _closed(self) -> None:
         assert self.crawler is not None and self.crawler.stats is not None
@@ -72,7 +73,7 @@ class StageClock(ItemPipelineManager):
         if self._started is not None:
             wall, cpu = self._started
             stats.set_value("bench/crawl_seconds", time.perf_counter() - wall)
-            stats.set_value("bench/main_cpu_seconds", _process_cpu() - cpu)
+            stats.set_value("bench/main_cpu_seconds", process_cpu() - cpu)
         stats.set_value("bench/main_max_rss_bytes", resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
         path = self.crawler.settings.get("BENCH_STATS_FILE")
         if path:
