@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from courlan import is_navigation_page, is_not_crawlable
 from lxml.html import HtmlElement
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url"]
+__all__ = ["Decoded", "binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url"]
 
 # schema.org types whose pages are articles, and types whose pages are not.
 ARTICLE_TYPES = frozenset(
@@ -63,22 +64,48 @@ def declared_encoding(body: bytes, content_type: str | None) -> str | None:
     return bom or http_content_type_encoding(content_type) or html_body_declared_encoding(body[:4096])
 
 
-def decode_html(body: bytes, declared: str | None) -> tuple[str, bool]:
-    """Decode a page; returns (text, fell_back).
+@dataclass(frozen=True, slots=True)
+class Decoded:
+    """A page's text, the codec that gave it, whether the declared charset was missing or wrong (`fell_back`),
+    and how many stray bytes became U+FFFD (`replaced`)."""
 
-    The declared charset wins when the bytes agree with it. Pages that lie (windows-1252 bytes labelled
-    UTF-8) or say nothing are common, so a strict failure or no declaration falls back to UTF-8, then
-    windows-1252 (what browsers assume for Western pages, per the HTML standard), and only then to a lossy
-    decode. `fell_back` is True when the declared charset was missing or wrong.
+    text: str
+    encoding: str
+    fell_back: bool
+    replaced: int = 0
+
+
+def decode_html(body: bytes, declared: str | None) -> Decoded:
+    """Decode a page as a browser would, without garbling a whole page for a few bad bytes.
+
+    Bytes that are valid UTF-8 and not ASCII are UTF-8 whatever the page declares: legacy-encoded text is
+    practically never valid UTF-8, while stale `<meta charset>` tags on re-encoded pages are common. Otherwise
+    the declared charset, when the bytes agree with it. Bytes that are UTF-8 but for some stray bytes (a footer
+    pasted from elsewhere) are decoded as UTF-8 when that loses fewer characters (the stray bytes, replaced)
+    than windows-1252 would garble (every well-formed UTF-8 letter): a strict decode fails on them. Then
+    windows-1252 (what browsers assume for Western pages, per the HTML standard), and only then a lossy decode.
     """
-    for index, encoding in enumerate([declared, "utf-8", "cp1252"]):
-        if encoding is None:
-            continue
+    if not body.isascii():
         try:
-            return body.decode(encoding), index > 0
+            return Decoded(body.decode("utf-8"), "utf-8", declared != "utf-8")
+        except UnicodeDecodeError:
+            pass
+    if declared:
+        try:
+            return Decoded(body.decode(declared), declared, False)
         except (UnicodeDecodeError, LookupError):
-            continue
-    return body.decode(declared or "utf-8", errors="replace"), True
+            pass
+    text = body.decode("utf-8", errors="replace")
+    replaced = text.count("\ufffd") - body.count("\ufffd".encode())
+    well_formed = len(text) - len(text.encode("ascii", errors="ignore")) - replaced
+    if not replaced or well_formed > replaced:
+        return Decoded(text, "utf-8", declared != "utf-8", replaced)
+    try:
+        return Decoded(body.decode("cp1252"), "cp1252", True)
+    except UnicodeDecodeError:
+        lossy = declared if declared and declared != "utf-8" else "cp1252"
+        text = body.decode(lossy, errors="replace")
+        return Decoded(text, lossy, True, text.count("\ufffd"))
 
 
 def _jsonld_types(tree: HtmlElement) -> Iterator[str]:

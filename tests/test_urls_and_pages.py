@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from lxml.html import document_fromstring
 
-from crawler.pages import binary_kind, decode_html, declared_page_type, is_listing_url
+from crawler.pages import Decoded, binary_kind, decode_html, declared_page_type, is_listing_url
 from crawler.urls import request_url, url_key
 
 
@@ -91,8 +91,38 @@ def test_binary_bodies_are_recognised_whatever_their_content_type(body: bytes, k
 
 def test_wrongly_declared_charset_falls_back_without_mojibake() -> None:
     body = "<p>L’Élysée a déjà réagi à l’offre</p>".encode("cp1252")
-    text, fell_back = decode_html(body, "utf-8")
-    assert fell_back
-    assert "L’Élysée a déjà réagi" in text
-    assert "\ufffd" not in text
-    assert decode_html("déjà".encode(), "utf-8") == ("déjà", False)
+    decoded = decode_html(body, "utf-8")
+    assert decoded.fell_back
+    assert "L’Élysée a déjà réagi" in decoded.text
+    assert "\ufffd" not in decoded.text
+    assert decode_html("déjà".encode(), "utf-8") == Decoded("déjà", "utf-8", False, 0)
+
+
+ARTICLE_FR = "<p>L’Élysée a déjà réagi à l’offre de Musk ; « c’est non », répète la société.</p>"
+
+
+@pytest.mark.parametrize("declared", ["utf-8", None])
+def test_a_utf8_page_with_stray_bytes_stays_utf8_with_the_stray_bytes_replaced(declared: str | None) -> None:
+    body = ARTICLE_FR.encode() + b"<footer>\xa9 2025 Caf\xe9 M\xc3\xa9dia</footer>"
+    decoded = decode_html(body, declared)
+    assert decoded.encoding == "utf-8"
+    assert ARTICLE_FR in decoded.text, "no mojibake in the article"
+    assert decoded.replaced == 2
+    assert decoded.fell_back == (declared is None)
+
+
+@pytest.mark.parametrize("declared", ["cp1252", "gb18030", "iso8859-15"])
+def test_a_stale_declared_charset_on_utf8_bytes_is_ignored(declared: str) -> None:
+    decoded = decode_html(ARTICLE_FR.encode(), declared)
+    assert (decoded.text, decoded.encoding, decoded.fell_back) == (ARTICLE_FR, "utf-8", True)
+
+
+def test_windows_1252_pages_are_not_taken_for_utf8_by_an_accidental_sequence() -> None:
+    body = ("<p>Prix : 12 €, déjà payé à l’avance ; voilà.</p>".encode("cp1252") + "Ã©".encode("cp1252"))
+    decoded = decode_html(body, None)
+    assert decoded.encoding == "cp1252"
+    assert "12 €, déjà payé à l’avance" in decoded.text
+    ascii_page = decode_html(b"<p>plain</p>", "cp1252")
+    assert (ascii_page.encoding, ascii_page.fell_back) == ("cp1252", False), "ASCII agrees with its declaration"
+
+

@@ -19,12 +19,11 @@ from scrapy.http import Response, TextResponse
 from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
-from w3lib.encoding import resolve_encoding
 
 from crawler.items import Page
 from crawler.middlewares import Refused
 from crawler.stats import count
-from crawler.pages import binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
+from crawler.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
 from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
 from crawler.urls import is_http_url, request_url
 
@@ -153,9 +152,11 @@ class NewsSpider(SitemapSpider):
         if not response.body.strip():
             self._inc("crawl/skipped/empty", site.name)
             return
-        decoded, fell_back = _decoded(response)
-        if fell_back:
+        decoded, decoding = _decoded(response)
+        if decoding.fell_back:
             self._inc("crawl/encoding_fallback", site.name)
+        if decoding.replaced:
+            count(self.crawler.stats, "crawl/encoding_stray_bytes", site.name, decoding.replaced)
         found_in = response.meta.get("found_in", "link")
         self._inc(f"crawl/pages/{found_in}", site.name)
         if found_in not in _FOLLOWED:
@@ -219,19 +220,20 @@ _FOLLOWED = ("start", "link")
 _IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
 
 
-def _decoded(response: TextResponse) -> tuple[TextResponse, bool]:
-    """The response whose `text` is the page as `decode_html` decodes it, and whether the page's declared
-    charset was missing or wrong.
+def _decoded(response: TextResponse) -> tuple[TextResponse, Decoded]:
+    """The response whose `text` is the page as `decode_html` decodes it, and how it was decoded.
 
     Scrapy has most often decoded the body already (MetaRefreshMiddleware reads `response.text`); when it used
-    the charset the page declares and replaced no byte, that text is the one `decode_html` would give, and the
+    the codec `decode_html` chose and replaced no byte, that text is the one `decode_html` gives, and the
     response itself is returned. Otherwise it is a UTF-8 copy holding `decode_html`'s text.
     """
     declared = declared_encoding(response.body, response.headers.get("Content-Type", b"").decode("latin-1"))
-    if declared and resolve_encoding(declared) == response.encoding and "\ufffd" not in response.text:
-        return response, False
-    html, fell_back = decode_html(response.body, declared)
-    return response.replace(body=html.encode("utf-8"), encoding="utf-8"), fell_back
+    if declared == "utf-8" == response.encoding and "\ufffd" not in response.text:
+        return response, Decoded(response.text, declared, False)
+    decoded = decode_html(response.body, declared)
+    if decoded.encoding == response.encoding and not decoded.replaced:
+        return response, decoded
+    return response.replace(body=decoded.text.encode("utf-8"), encoding="utf-8"), decoded
 
 
 def _parse_iso_date(value: str) -> dt.date | None:
