@@ -33,4 +33,5 @@ class Article:
     text: str
     word_count: int
     fetched_at: str
+    paywalled: bool = False  # declared not free (isAccessibleForFree: false) and still gave its body
     duplicates: list[dict[str, Any]] = field(default_factory=list)

@@ -29,7 +29,12 @@ DEPTH_LIMIT = 3  # start page -> listing page -> article; sitemap index -> sitem
 COOKIES_ENABLED = False
 # Only http(s): a hostile page must not make the crawler read local files or other schemes.
 DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
-DOWNLOADER_MIDDLEWARES = {"crawler.middlewares.PublicAddressesOnly": 50, "crawler.middlewares.SkipStored": 60}
+DOWNLOADER_MIDDLEWARES = {
+    "crawler.middlewares.PublicAddressesOnly": 50,
+    "crawler.middlewares.SkipStored": 60,
+    # After decompression (590) and redirects (600), before retries (550): a bot challenge does not clear on a retry.
+    "crawler.challenges.ChallengePages": 585,
+}
 BLOCK_PRIVATE_ADDRESSES = True  # refuse loopback, private and link-local hosts (cloud metadata, intranet)
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
@@ -62,6 +67,7 @@ EXTRACT_MIN_WORDS_DECLARED = 40  # declared articles (og:type, JSON-LD): news br
 EXTRACT_FAVOR_PRECISION = True
 EXTRACT_TIMEOUT = 30.0
 EXTRACT_WORKERS = 0  # processes for trafilatura; 0 = one per CPU core
+EXTRACT_MAX_WORDS = 20000  # a longer text is not an article (a 9 MB paragraph, a dump): extract/too_long
 
 # Dedup (pipelines/dedup.py)
 DEDUP_ENABLED = True
@@ -89,6 +95,8 @@ REPORT_MIN_PAGES = 5
 REPORT_MAX_FAILED_SHARE = 0.5
 REPORT_MAX_MISSING_SHARE = 0.5
 REPORT_MAX_LISTED = 200
+REPORT_HISTORY_RUNS = 7  # earlier runs (manifests) each source's yield is compared with
+REPORT_MAX_YIELD_DROP = 0.5  # a yield this far under its median of those runs is a warning (0 articles: unhealthy)
 
 # Scheduled and distributed runs (crawler/redis.py, crawler/queues.py, pipelines/dedup/redis_index.py)
 ADDONS = {"crawler.redis.Distributed": 0}  # switches the scheduler to scrapy-redis when REDIS_URL is set

@@ -1,0 +1,190 @@
+"""Pure detectors of the answers that are not articles: bot challenges, consent walls, paywalls, soft 404s, link lists.
+
+General markers only (a vendor's own headers and markup, consent and not-found wording in the major languages,
+schema.org's `isAccessibleForFree`), never a rule for one site. The challenge detector runs on raw responses in a
+downloader middleware (crawler/challenges.py), the others on parsed pages in extraction (pipelines/extract/core.py).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any
+
+from lxml.html import HtmlElement
+
+__all__ = [
+    "CHALLENGE_VENDORS",
+    "challenge_vendor",
+    "consent_markup",
+    "consent_wall",
+    "is_paywalled",
+    "link_share",
+    "soft_404",
+]
+
+# Vendor -> how the report names it.
+CHALLENGE_VENDORS = {
+    "aws_waf": "AWS WAF",
+    "cloudflare": "Cloudflare",
+    "datadome": "DataDome",
+    "perimeterx": "PerimeterX",
+    "imperva": "Imperva",
+    "captcha": "captcha page",
+}
+# Markup found only on a vendor's challenge page, never on the pages it lets through (Cloudflare injects its
+# challenge-platform script into ordinary pages too, so that path alone proves nothing).
+_CHALLENGE_MARKUP = {
+    "aws_waf": re.compile(rb"AwsWafIntegration|awswaf\.com|gokuProps"),
+    "cloudflare": re.compile(rb"_cf_chl_opt|cf-chl-|<title>\s*(?:Just a moment\.\.\.|Attention Required! \| Cloudflare)"),
+    "datadome": re.compile(rb"captcha-delivery\.com"),
+    "perimeterx": re.compile(rb"px-captcha|_pxCaptcha"),
+    "imperva": re.compile(rb"_Incapsula_Resource|Incapsula incident ID"),
+}
+# A captcha widget on its own is often a comment form's: it names a challenge page only when the answer is an error
+# (or AWS WAF's 202) or the page's title asks to prove one is human.
+_CAPTCHA_WIDGET = re.compile(rb"g-recaptcha|h-captcha|cf-turnstile|captcha", re.IGNORECASE)
+_CAPTCHA_TITLE = re.compile(
+    rb"<title>[^<]{0,80}(?:captcha|robot|are you (?:a )?human|verify you are human|access denied|"
+    rb"v\xc3\xa9rification|security check|bot protection)",
+    re.IGNORECASE,
+)
+_CHALLENGE_STATUSES = frozenset({202, 401, 403, 405, 429, 503})
+_SCANNED = 64 * 1024  # challenge pages are small; their markers sit near the top
+
+
+def challenge_vendor(status: int, headers: Mapping[str, str], body: bytes) -> str | None:
+    """The vendor whose bot challenge this response is (a key of CHALLENGE_VENDORS), else None.
+
+    `headers` maps lower-case names to values. AWS WAF marks its challenges with `x-amzn-waf-action` (and
+    answers 202); Cloudflare with `cf-mitigated: challenge`; DataDome's header is on every response of a site
+    it protects, so it only counts on an error answer.
+    """
+    if "x-amzn-waf-action" in headers:
+        return "aws_waf"
+    if headers.get("cf-mitigated", "").lower() == "challenge":
+        return "cloudflare"
+    if status in _CHALLENGE_STATUSES and "x-datadome" in headers and status != 202:
+        return "datadome"
+    head = body[:_SCANNED]
+    for vendor, markup in _CHALLENGE_MARKUP.items():
+        if markup.search(head):
+            return vendor
+    if _CAPTCHA_WIDGET.search(head) and (status in _CHALLENGE_STATUSES or _CAPTCHA_TITLE.search(head)):
+        return "captcha"
+    return None
+
+
+# Ids and classes of the consent-management platforms (Didomi, OneTrust, Quantcast Choice, Sourcepoint,
+# Usercentrics, Cookiebot, TrustArc, Google Funding Choices, consentmanager) and of generic consent banners.
+_CONSENT_MARKUP = re.compile(
+    r"didomi|onetrust|optanon|qc-cmp|quantcast|sp_message|sp-message-container|usercentrics|cookiebot|"
+    r"trustarc|truste-|fc-consent|cmpbox|consentmanager|cookie-?consent|consent-?(?:wall|banner|popup)|"
+    r"cookie-?(?:wall|banner)|gdpr-?consent",
+    re.IGNORECASE,
+)
+# The wording of consent dialogs (their buttons and their first lines), not the words of an article about
+# cookies: English, French, German, Spanish, Italian, Portuguese, Dutch, Polish.
+_CONSENT_WORDING = re.compile(
+    r"\b(?:we use cookies|this (?:site|website) uses cookies|accept all(?: cookies)?|reject all|"
+    r"manage (?:your )?(?:cookie )?(?:preferences|choices|settings|consent)|cookie (?:settings|preferences)|"
+    r"your privacy choices|we and our (?:\d+ )?partners|continue without accepting|"
+    r"(?:nous utilisons|ce site utilise) des cookies|utilisation (?:de|des) cookies|accepter et (?:fermer|continuer)|"
+    r"tout accepter|tout refuser|continuer sans accepter|(?:nos partenaires et nous|nous et nos partenaires)|"
+    r"(?:gérer|paramétrer|personnaliser) (?:mes |vos |les )?(?:choix|préférences|cookies)|vos choix concernant|"
+    r"wir verwenden cookies|alle akzeptieren|alle ablehnen|wir und unsere partner|zustimmen und weiter|"
+    r"cookie-einstellungen|datenschutzeinstellungen|"
+    r"utilizamos cookies|aceptar (?:todas|todo|las cookies)|rechazar todas|nosotros y nuestros socios|"
+    r"configurar cookies|utilizziamo (?:i )?cookie|accetta tutt[io]|rifiuta tutt[io]|noi e i nostri partner|"
+    r"gestisci (?:le )?preferenze|aceitar (?:todos|tudo|os cookies)|rejeitar todos|nós e os nossos parceiros|"
+    r"wij gebruiken cookies|alle cookies accepteren|wij en onze partners|"
+    r"używamy plików cookie|akceptuję wszystkie|zaakceptuj wszystkie|my i nasi partnerzy)",
+    re.IGNORECASE,
+)
+_CONSENT_SHARE = 0.5  # of the extracted words, in paragraphs worded as a consent dialog
+
+
+def consent_markup(html: str) -> bool:
+    """Whether the page carries a consent-management platform or banner: a page with no article body and this
+    markup is a consent wall (the body is only sent after consent)."""
+    return bool(_CONSENT_MARKUP.search(html))
+
+
+def consent_wall(title: str | None, paragraphs: Sequence[str]) -> bool:
+    """Whether the extracted page is a consent dialog: its title, or most of its words, worded as one."""
+    if title and _CONSENT_WORDING.search(title):
+        return True
+    total = sum(len(paragraph.split()) for paragraph in paragraphs)
+    worded = sum(len(paragraph.split()) for paragraph in paragraphs if _CONSENT_WORDING.search(paragraph))
+    return total > 0 and worded >= _CONSENT_SHARE * total
+
+
+# A not-found page's title or heading, alone or beside the site's name, in the major languages.
+_NOT_FOUND = re.compile(
+    r"(?:(?:oops|oups|ups|erreur|error|fehler|errore|fout|błąd|erro)\W*)?(?:\b404\b\W*)?"
+    r"(?:page (?:not found|introuvable|non trouvée|inexistante)|not found|(?:this )?page (?:does not|doesn['’]t) exist|"
+    r"(?:the )?page (?:you requested |you are looking for )?(?:could not|cannot|can['’]t) be found|"
+    r"(?:cette )?page n['’]existe (?:pas|plus)|seite nicht gefunden|(?:diese )?seite existiert nicht|"
+    r"página no encontrada|(?:la )?página no existe|pagina non trovata|(?:la )?pagina non esiste|"
+    r"página não encontrada|pagina niet gevonden|nie znaleziono strony|strona nie istnieje|sidan hittades inte|"
+    r"(?:erreur|error|fehler|errore|erro|błąd) 404|404)(?:\W*(?:error|erreur|fehler))?\W*",
+    re.IGNORECASE,
+)
+_TITLE_PARTS = re.compile(r"\s+[|–—·:-]\s+|\s*[|–—·]\s*")
+
+
+def soft_404(tree: HtmlElement) -> str | None:
+    """The page's title or first heading when it says "not found" (a soft 404: a not-found page served as 200)."""
+    headings = (tree.findtext(".//title"), next((" ".join(h.text_content().split()) for h in tree.iter("h1")), None))
+    for heading in headings:
+        if heading and any(_NOT_FOUND.fullmatch(part) for part in _TITLE_PARTS.split(heading.strip()) if part):
+            return heading.strip()
+    return None
+
+
+def is_paywalled(tree: HtmlElement) -> bool:
+    """Whether the page declares its content not free (schema.org `isAccessibleForFree: false`, in JSON-LD or
+    microdata): the paywall markup publishers give search engines."""
+    for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
+        try:
+            data = json.loads(raw)
+        except ValueError:
+            continue
+        if any(_is_false(value) for value in _values(data, "isAccessibleForFree")):
+            return True
+    return any(_is_false(value) for value in tree.xpath('//*[@itemprop="isAccessibleForFree"]/@content'))
+
+
+def _values(node: Any, key: str) -> Iterator[Any]:
+    if isinstance(node, list):
+        for child in node:
+            yield from _values(child, key)
+    elif isinstance(node, dict):
+        if key in node:
+            yield node[key]
+        for child in node.values():
+            if isinstance(child, (list, dict)):
+                yield from _values(child, key)
+
+
+def _is_false(value: Any) -> bool:
+    return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no", "0"))
+
+
+def link_share(paragraphs: Sequence[str], link_texts: Iterable[str]) -> float:
+    """Share of the extracted words in paragraphs that are a link's whole text: near 1 for a list of links (agenda,
+    archive, sitemap pages), low for an article, whose links are a few words inside its sentences."""
+    links = {_bare(text) for text in link_texts}
+    total = linked = 0
+    for paragraph in paragraphs:
+        size = len(paragraph.split())
+        total += size
+        if _bare(paragraph) in links:
+            linked += size
+    return linked / total if total else 0.0
+
+
+def _bare(text: str) -> str:
+    """Text without list bullets and with single spaces, as trafilatura writes a list item."""
+    return " ".join(text.split()).lstrip("-•*· ")
