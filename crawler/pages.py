@@ -8,6 +8,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from courlan import is_navigation_page, is_not_crawlable
 from lxml.html import HtmlElement
@@ -143,5 +144,13 @@ def declared_page_type(tree: HtmlElement) -> str:
 
 
 def is_listing_url(url: str) -> bool:
-    """True for URLs that name navigation, author, contact or legal pages rather than articles."""
-    return is_navigation_page(url) or is_not_crawlable(url) or bool(_LEGAL_PATH.search(url) or _AUTHOR_PATH.search(url))
+    """True for URLs that name navigation, author, contact or legal pages rather than articles.
+
+    courlan's navigation patterns are matched on the path alone: it takes `?p=N` for a page number, but that is
+    how WordPress addresses a post, and query-addressed CMSs name their articles in the query."""
+    path_only = urlsplit(url)._replace(query="", fragment="").geturl()
+    return (
+        is_navigation_page(path_only)
+        or is_not_crawlable(url)
+        or bool(_LEGAL_PATH.search(url) or _AUTHOR_PATH.search(url))
+    )

@@ -1,19 +1,22 @@
 """URL canonicalization: one spelling per page before requesting, one key per article for dedup.
 
-Tracking parameters (utm_*, xtor, fbclid, …) are dropped by courlan's strict normalization before a
-request is made, so Scrapy's own request dupefilter sees one URL. The dedup key goes further and folds
-the AMP and print renderings of an article onto the article itself.
+Before a request is made, tracking parameters (courlan's list: utm_*, mc_*, fbclid, gclid, xtor, …) and the
+fragment are dropped and the other parameters sorted, so Scrapy's own request dupefilter sees one URL.
+Every other parameter is kept: on many sites the query names the article (WordPress `?p=101`, Joomla
+`index.php?option=com_content&view=article&id=12`, SPIP `spip.php?article123`, `news.php?sid=7`). The dedup
+key goes further and folds the AMP and print renderings of an article onto the article itself.
 """
 
 from __future__ import annotations
 
 import functools
 import re
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, unquote_plus, urlencode, urlsplit, urlunsplit
 
 from courlan import normalize_url
+from courlan.clean import TRACKERS_RE
 
-__all__ = ["is_http_url", "request_url", "url_key"]
+__all__ = ["is_http_url", "is_tracking_parameter", "request_url", "url_key"]
 
 # Query parameters that select another rendering of the same article, not another article.
 _VARIANT_PARAMS = frozenset({"amp", "outputtype", "print", "printable", "view", "format", "output"})
@@ -28,12 +31,41 @@ def is_http_url(url: str) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
+def is_tracking_parameter(name: str) -> bool:
+    """True for a query parameter known to track the visit (courlan's patterns), not to name a page.
+
+    courlan searches its patterns anywhere in the name, so `ga` would also take `gallery` and `source` take
+    `sourceid`; here a pattern counts only when it is a whole word of the name (a prefix such as `utm_`,
+    or a word ending at `_`, `-` or the end).
+    """
+    name = name.lower()
+    return any(
+        match.group().endswith("_") or match.end() == len(name) or name[match.end()] in "_-"
+        for match in TRACKERS_RE.finditer(name)
+    )
+
+
+def _kept_query(query: str) -> str:
+    """The query without tracking parameters, the others sorted and spelled as given (a bare `article123`
+    stays bare: servers that read the raw query string, as SPIP does, need it so)."""
+    fields = [field for field in query.split("&") if field]
+    kept = [field for field in fields if not is_tracking_parameter(unquote_plus(field.split("=", 1)[0]))]
+    return "&".join(sorted(kept, key=lambda field: (unquote_plus(field.split("=", 1)[0]), field)))
+
+
 def request_url(url: str) -> str:
-    """The URL to request: normalized, without tracking parameters or fragment."""
+    """The URL to request: normalized (courlan: case, default port, path), without fragment or tracking
+    parameters, its other parameters kept and sorted."""
+    parts = urlsplit(url)
     try:
-        return normalize_url(url, strict=True)
+        base = normalize_url(urlunsplit(parts._replace(query="", fragment="")), strict=True)
     except ValueError:
         return url
+    query = _kept_query(parts.query)
+    if not query:
+        return base
+    path = urlsplit(base).path or "/"
+    return urlunsplit(urlsplit(base)._replace(path=path, query=query))
 
 
 @functools.lru_cache(maxsize=4096)
