@@ -32,7 +32,7 @@ def stub_extract(page: Page, options: ExtractionOptions) -> Article:
     if "short" in page.url:
         raise NotAnArticle("too_short", "3 words")
     return Article(
-        id=page.url, url=page.url, canonical_url=page.url, site=page.site, title=None, author=None, published=None,
+        id=page.url, url=page.url, canonical_url=page.url, site=page.site, title=None, authors=[], published=None,
         language=None, description=None, tags=[], text=f"text of {page.url}", word_count=3, fetched_at=page.fetched_at,
     )  # fmt: skip
 
