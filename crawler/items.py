@@ -14,6 +14,10 @@ class Page:
     site: str
     html: str
     fetched_at: str
+    # The dates of the feed item or sitemap entry that listed the page (`listed_in`: feed, sitemap), ISO 8601.
+    listed_in: str | None = None
+    listed_published: str | None = None
+    listed_modified: str | None = None
 
 
 @dataclass(slots=True)
@@ -35,3 +39,5 @@ class Article:
     fetched_at: str
     paywalled: bool = False  # declared not free (isAccessibleForFree: false) and still gave its body
     duplicates: list[dict[str, Any]] = field(default_factory=list)
+    published_source: str | None = None  # where `published` comes from: jsonld, meta, time, feed, sitemap, url, text
+    modified: str | None = None

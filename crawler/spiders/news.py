@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Self
 
 import feedparser
+from lxml import etree
 from scrapy import Request
 from scrapy.exceptions import IgnoreRequest, UsageError
 from scrapy.http import Response, TextResponse
@@ -26,6 +27,7 @@ from crawler.stats import count
 from crawler.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
 from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
 from crawler.urls import is_http_url, request_url
+from pipelines.extract.dates import iso_date
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -96,8 +98,10 @@ class NewsSpider(SitemapSpider):
     def parse_sitemap(self, response: Response) -> Iterator[Request]:
         """Sitemaps, sitemap indexes and gzip sitemaps, through SitemapSpider's own parsing."""
         site = self.seeds.site(response.meta["site"])
+        self._lastmod: dict[str, str] = {}  # filled by sitemap_filter while _parse_sitemap runs
         try:
             requests = list(self._parse_sitemap(response))
+            published = _news_publication_dates(self._get_sitemap_body(response)) if requests else {}
         except (OSError, EOFError, zlib.error, ValueError) as exc:  # corrupt gzip, truncated body
             requests = []
             logger.warning("Ignoring broken sitemap %s: %s", response.url, exc)
@@ -109,7 +113,9 @@ class NewsSpider(SitemapSpider):
             if request.callback == self._parse_sitemap:  # a sitemap listed in an index: an entry point too
                 yield self._entry_point(request.url, self.parse_sitemap, site, request.priority)
             else:
-                yield from self._article_request(site, request.url, "sitemap")
+                key = request_url(request.url)
+                dates = {"published": published.get(key), "modified": self._lastmod.get(key)}
+                yield from self._article_request(site, request.url, "sitemap", dates)
 
     def sitemap_filter(self, entries: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         """Skip sitemap entries last modified before `since`, before fetching them."""
@@ -118,6 +124,8 @@ class NewsSpider(SitemapSpider):
             if self.seeds.since and modified and modified < self.seeds.since:
                 self._inc("crawl/skipped/too_old_entry")  # per site: sitemap_filter is not told the site
                 continue
+            if entry.get("lastmod") and entry.get("loc"):
+                self._lastmod[request_url(entry["loc"])] = entry["lastmod"]
             yield entry
 
     def parse_feed(self, response: Response) -> Iterator[Request]:
@@ -138,7 +146,8 @@ class NewsSpider(SitemapSpider):
             if self.seeds.since and published and dt.date(*published[:3]) < self.seeds.since:
                 self._inc("crawl/skipped/too_old_entry", site.name)
                 continue
-            yield from self._article_request(site, link, "feed")
+            dates = {"published": entry.get("published"), "modified": entry.get("updated")}
+            yield from self._article_request(site, link, "feed", dates)
 
     def parse_page(self, response: Response) -> Iterator[Page | Request]:
         """Any HTML page: yield it as a candidate article and, from start pages and the pages found through
@@ -160,7 +169,7 @@ class NewsSpider(SitemapSpider):
         found_in = response.meta.get("found_in", "link")
         self._inc(f"crawl/pages/{found_in}", site.name)
         if found_in not in _FOLLOWED:
-            yield from self._page(site, response.url, decoded.text)
+            yield from self._page(site, response.url, decoded.text, response.meta)
             return
         declared = declared_page_type(decoded.selector.root)
         if declared != "listing" and found_in != "start":
@@ -174,18 +183,31 @@ class NewsSpider(SitemapSpider):
 
     # -- helpers ------------------------------------------------------------------------------------
 
-    def _article_request(self, site: SiteSeed, url: str, source: str) -> Iterator[Request]:
+    def _article_request(
+        self, site: SiteSeed, url: str, source: str, dates: dict[str, str | None]
+    ) -> Iterator[Request]:
+        """A request for a feed or sitemap entry; the entry's dates, as it writes them, travel in the request's
+        meta to the page's record."""
         url = request_url(url)
         if not (site.owns(url) and self._may_be_article(site, url)):
             self._inc(f"crawl/skipped/not_article_url/{source}", site.name)
             return
-        yield Request(url, callback=self.parse_page, meta=self._page_meta(site, source), errback=self.on_error)
+        meta = self._page_meta(site, source)
+        meta.update({f"listed_{name}": value for name, value in dates.items() if value})
+        yield Request(url, callback=self.parse_page, meta=meta, errback=self.on_error)
 
-    def _page(self, site: SiteSeed, url: str, html: str) -> Iterator[Page]:
-        """The page as a candidate article, unless its URL names navigation, an author, contact or legal page."""
+    def _page(self, site: SiteSeed, url: str, html: str, meta: dict[str, Any] | None = None) -> Iterator[Page]:
+        """The page as a candidate article, unless its URL names navigation, an author, contact or legal page;
+        with the dates of the feed item or sitemap entry that listed it, if any (`meta`)."""
         if self._may_be_article(site, url):
             fetched_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-            yield Page(url=url, site=site.name, html=html, fetched_at=fetched_at)
+            meta = meta or {}
+            yield Page(
+                url=url, site=site.name, html=html, fetched_at=fetched_at,
+                listed_in=meta["found_in"] if meta.get("found_in") in ("feed", "sitemap") else None,
+                listed_published=iso_date(meta.get("listed_published")),
+                listed_modified=iso_date(meta.get("listed_modified")),
+            )  # fmt: skip
 
     @staticmethod
     def _page_meta(site: SiteSeed, found_in: str) -> dict[str, Any]:
@@ -234,6 +256,21 @@ def _decoded(response: TextResponse) -> tuple[TextResponse, Decoded]:
     if decoded.encoding == response.encoding and not decoded.replaced:
         return response, decoded
     return response.replace(body=decoded.text.encode("utf-8"), encoding="utf-8"), decoded
+
+
+def _news_publication_dates(body: bytes | None) -> dict[str, str]:
+    """loc → news:publication_date of a Google News sitemap (Scrapy's Sitemap reads only an entry's direct
+    children), parsed as safely as Scrapy parses sitemaps (no entities, no network)."""
+    if not body or b"publication_date" not in body:
+        return {}
+    parser = etree.XMLParser(recover=True, resolve_entities=False, no_network=True, remove_comments=True)
+    root = etree.fromstring(body, parser=parser)
+    dates = {}
+    for entry in root.iterfind("{*}url") if root is not None else ():
+        loc, published = entry.findtext("{*}loc"), entry.findtext("{*}news/{*}publication_date")
+        if loc and published:
+            dates[request_url(loc.strip())] = published.strip()
+    return dates
 
 
 def _parse_iso_date(value: str) -> dt.date | None:

@@ -8,6 +8,7 @@ scheduled runs resume from the state stored beside their output.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import functools
 import io
@@ -17,12 +18,15 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
+from crawler.urls import request_url
 from pipelines.dedup import kernels
+from pipelines.extract.dates import TRUSTED_SOURCES, instant
 from pipelines.text import fold_points, words
 
 __all__ = [
@@ -35,6 +39,7 @@ __all__ = [
     "StateFormatError",
     "collapse_repeats",
     "preference_key",
+    "preferred",
     "shingle_hashes",
 ]
 
@@ -553,12 +558,24 @@ class DedupConfig:
 
 @dataclass(slots=True)
 class DocInfo:
-    """What the index remembers of a kept article."""
+    """What the index remembers of a kept article: enough to choose between it and a copy (`preferred`)."""
 
     id: str
     url: str
     published: str | None
     self_canonical: bool
+    published_source: str | None = None
+
+    @classmethod
+    def of(cls, id: str, url: str, canonical_url: str, published: str | None, source: str | None) -> DocInfo:
+        """The DocInfo of a record. A page is its own canonical when it declares its own address, up to scheme and
+        `www.` (an AMP or print copy declaring the article's address is not, though both share one URL key)."""
+        return cls(id, url, published, _address(url) == _address(canonical_url), source)
+
+    @property
+    def trusted_date(self) -> str | None:
+        """The publication date when it comes from the page's markup or its feed or sitemap entry."""
+        return self.published if self.published and self.published_source in TRUSTED_SOURCES else None
 
 
 @dataclass(frozen=True)
@@ -570,11 +587,36 @@ class Match:
     similarity: float
 
 
-def preference_key(published: str | None, self_canonical: bool, url: str) -> tuple[str, int, int, str]:
-    """Order of preference among copies (smallest kept): earliest published, then the page that is its own
-    canonical (the publisher's, not an AMP/print/syndicated copy pointing elsewhere), then shortest URL,
-    then URL. Crawl order never decides."""
-    return (published or "9999-99-99", 0 if self_canonical else 1, len(url), url)
+# Copies of one story (wire, syndication, aggregators) appear within days of each other. A copy dated this much
+# before another copy's trusted date is not believed: claiming an earlier date is how a copy would win.
+COPY_DATE_SPREAD = dt.timedelta(days=30)
+_UNDATED = dt.datetime.max.replace(tzinfo=dt.UTC)
+
+
+def preference_key(doc: DocInfo, same_article: bool, other: DocInfo | None = None) -> tuple[Any, ...]:
+    """Order of preference among copies (smallest kept). Pages of one article (`same_article`: one URL key, or one's
+    canonical is the other) keep the one that is its own canonical, the publisher's page, over an AMP, print or
+    syndicated copy pointing elsewhere, whatever their dates. Otherwise, and between equals, the earliest trusted
+    date (`DocInfo.trusted_date`) wins: an undated copy, or one dated only by its URL or text, or dated more than
+    COPY_DATE_SPREAD before `other` (the copy it is compared with), never beats a dated one. Then the page that
+    is its own canonical, then the shortest URL, then the URL: crawl order never decides."""
+    date = doc.trusted_date
+    other_date = other.trusted_date if other else None
+    if date and other_date and instant(date) < instant(other_date) - COPY_DATE_SPREAD:
+        date = None
+    canonical = 0 if doc.self_canonical else 1
+    order = (instant(date) if date else _UNDATED, canonical)
+    return (*(order[::-1] if same_article else order), len(doc.url), doc.url)
+
+
+def preferred(new: DocInfo, kept: DocInfo, same_article: bool) -> bool:
+    """Whether `new` is kept instead of `kept` (see `preference_key`)."""
+    return preference_key(new, same_article, kept) < preference_key(kept, same_article, new)
+
+
+def _address(url: str) -> str:
+    parts = urlsplit(request_url(url))
+    return urlunsplit(("", parts.netloc.lower().removeprefix("www."), parts.path.rstrip("/"), parts.query, ""))
 
 
 @dataclass

@@ -27,7 +27,7 @@ from pipelines.dedup.core import (
     NearDupIndex,
     StateFormatError,
     collapse_repeats,
-    preference_key,
+    preferred,
     shingle_hashes,
 )
 from pipelines.dedup.redis_index import RedisNearDupIndex
@@ -52,7 +52,7 @@ URL_DAYS_KEY = "_state/url_days.json.gz"  # when each URL key was last seen (DED
 class DedupPipeline:
     """Drops copies: same URL (after canonicalization), exact text, near-duplicate text (MinHash LSH).
 
-    Which copy is kept follows `preference_key` (earliest published, then the publisher's own page), not
+    Which copy is kept follows `preference_key` (the publisher's own page, the earliest trusted date), not
     crawl order: when a preferred copy arrives while the first one is still unwritten, the first is
     withdrawn from the store. A record already written is never replaced; later copies are linked to it.
     Every link goes to the run's duplicates log (via `events.duplicate_found`) and, while it is unwritten,
@@ -199,7 +199,8 @@ class DedupPipeline:
         """What the index takes for a stored record: DocInfo, URL keys, shingles, signature."""
         keys = [url_key(record["url"]), url_key(record["canonical_url"])]
         shingles = shingle_hashes(record["text"], self.config.shingle_size)
-        doc = DocInfo(record["id"], record["url"], record["published"], keys[0] == keys[1])
+        doc = DocInfo.of(record["id"], record["url"], record["canonical_url"], record["published"],
+                         record.get("published_source"))  # fmt: skip
         return doc, keys, shingles, self.index.signature(shingles)
 
     def _expire_url_keys(self, data: bytes | None) -> None:
@@ -294,13 +295,13 @@ class DedupPipeline:
         keys = [url_key(item.url), url_key(item.canonical_url)]
         shingles = shingle_hashes(item.text, self.config.shingle_size)
         signature = self.index.signature(shingles)
-        doc = DocInfo(item.id, item.url, item.published, keys[0] == keys[1])
+        doc = DocInfo.of(item.id, item.url, item.canonical_url, item.published, item.published_source)
         match = self.index.find_or_add(doc, keys, shingles, signature)
         self._seen(keys)
         if match is None:
             self._keep(item)
             return item
-        if self._prefer(doc, match.kept) and self._withdraw(match.kept.id, item):
+        if preferred(doc, match.kept, match.reason == "same_url") and self._withdraw(match.kept.id, item):
             # The new copy is preferred and the old one was not written yet: swap them.
             old = self.kept.pop(match.kept.id)
             self.index.supersede(match.kept.id, doc)
@@ -331,12 +332,6 @@ class DedupPipeline:
     def _keep(self, item: Article) -> None:
         self.kept[item.id] = item
         count(self.stats, "dedup/kept", item.site)
-
-    @staticmethod
-    def _prefer(new: DocInfo, kept: DocInfo) -> bool:
-        return preference_key(new.published, new.self_canonical, new.url) < preference_key(
-            kept.published, kept.self_canonical, kept.url
-        )
 
     def _withdraw(self, kept_id: str, replacement: Article) -> bool:
         record = self.kept.get(kept_id)

@@ -17,6 +17,7 @@ and 64-bit band hash → space-separated ids), `:url:<url key>` (→ id; expires
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterable, Iterator, Mapping, MutableSet, Sequence
 from typing import TYPE_CHECKING
@@ -344,7 +345,7 @@ class RedisNearDupIndex:
     ) -> tuple[list[str], list[str | bytes | float | int]]:
         if not doc.id or any(c.isspace() for c in doc.id):
             raise ValueError(f"a document id must be a non-empty word, got {doc.id!r}")
-        info = json.dumps({"url": doc.url, "published": doc.published, "self_canonical": doc.self_canonical})
+        info = json.dumps({name: value for name, value in dataclasses.asdict(doc).items() if name != "id"})
         keys = [*self._fixed, *(self._url(key) for key in url_keys)]
         args: list[str | bytes | float | int] = [
             mode, doc.id, info, _encode(shingles), repr(self.config.threshold), self.url_ttl_ms, self.owner or "",
