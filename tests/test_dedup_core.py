@@ -28,6 +28,7 @@ from pipelines.dedup.core import (
     collapse_repeats,
     exact_jaccard,
     preference_key,
+    preferred,
     shingle_hashes,
 )
 from pipelines.text import words
@@ -370,24 +371,47 @@ def test_superseded_doc_resolves_to_its_replacement(sample_texts: list[str]) -> 
     assert match is not None and match.kept.id == "better"
 
 
-def test_preference_is_earliest_then_own_canonical_then_url() -> None:
+def test_preference_between_outlets_is_earliest_trusted_date_then_own_canonical_then_url() -> None:
+    def doc(published: str | None, source: str | None, url: str, canonical: str | None = None) -> DocInfo:
+        return DocInfo.of(url, url, canonical or url, published, source)
+
     ranked = sorted(
         [
-            ("2025-02-12", True, "https://a.fr/x"),
-            ("2025-02-11", False, "https://amp.b.fr/x/amp"),
-            ("2025-02-11", True, "https://b.fr/long-url"),
-            ("2025-02-11", True, "https://b.fr/x"),
-            (None, True, "https://c.fr/x"),
+            doc("2025-02-12T08:00:00+01:00", "jsonld", "https://a.fr/x"),
+            doc("2025-02-11", "meta", "https://b.fr/long-url"),
+            doc("2025-02-11", "feed", "https://b.fr/x"),
+            doc("2025-02-10T23:00:00-05:00", "sitemap", "https://d.fr/x", canonical="https://e.fr/x"),
+            doc("2025-02-01", "text", "https://t.fr/x"),  # a guess from the text never beats a dated copy
+            doc("2025-02-01", "url", "https://u.fr/x"),
+            doc(None, None, "https://c.fr/x"),
         ],
-        key=lambda row: preference_key(*row),
+        key=lambda d: preference_key(d, same_article=False),
     )
-    assert [url for _, _, url in ranked] == [
-        "https://b.fr/x",
+    assert [d.url for d in ranked] == [
+        "https://d.fr/x",  # 2025-02-11T04:00Z, though not its own canonical
+        "https://b.fr/x",  # 2025-02-11: a day alone ranks after the times of that day
         "https://b.fr/long-url",
-        "https://amp.b.fr/x/amp",
         "https://a.fr/x",
         "https://c.fr/x",
+        "https://t.fr/x",
+        "https://u.fr/x",
     ]
+
+
+def test_preference_among_pages_of_one_article_is_the_publishers_page_whatever_the_dates() -> None:
+    publisher = DocInfo.of("p", "https://news.fr/2025/story", "https://news.fr/2025/story", "2025-02-12", "jsonld")
+    amp = DocInfo.of("a", "https://news.fr/2025/story/amp", "https://news.fr/2025/story", "2025-02-10", "jsonld")
+    assert publisher.self_canonical and not amp.self_canonical  # one URL key, but the AMP copy points elsewhere
+    assert preferred(publisher, amp, same_article=True) and not preferred(amp, publisher, same_article=True)
+    assert preferred(amp, publisher, same_article=False)  # between outlets, the earlier trusted date
+
+
+def test_a_copy_dated_long_before_another_copy_is_not_believed() -> None:
+    publisher = DocInfo.of("p", "https://news.fr/story", "https://news.fr/story", "2025-02-12T08:00:00+01:00", "meta")
+    spoofed = DocInfo.of("s", "https://agg.example/story", "https://agg.example/story", "2001-01-01", "jsonld")
+    assert preferred(publisher, spoofed, same_article=False) and not preferred(spoofed, publisher, same_article=False)
+    earlier = DocInfo.of("e", "https://wire.example/story", "https://wire.example/story", "2025-02-01", "jsonld")
+    assert preferred(earlier, publisher, same_article=False)  # within the spread of one story's copies
 
 
 # -- persistence ----------------------------------------------------------------------------------
