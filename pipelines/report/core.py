@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from pipelines.extract.dates import instant
+
 __all__ = [
     "DROP_LABELS",
     "FIELDS",
@@ -78,6 +80,7 @@ FIELDS = {"title": "title", "author": "author", "date": "published", "language":
 REQUIRED_FIELDS = ("title", "date", "language")
 _RECORD_KEYS = ("id", "url", "site", "title", "author", "published", "language", "word_count", "duplicates")
 TIMELINE_MAX_BINS = 120
+_UNDATED = dt.datetime.max.replace(tzinfo=dt.UTC)
 TITLES_PER_CELL = 3
 COPIES_PER_CLUSTER = 20
 
@@ -263,10 +266,20 @@ def _worst(levels: Iterable[str]) -> str:
 
 
 def _date(value: Any) -> dt.date | None:
+    """The calendar date of a `published` value, in its own offset."""
     try:
         return dt.date.fromisoformat(str(value)[:10]) if value else None
     except ValueError:
         return None
+
+
+def _moment(published: Any) -> dt.datetime:
+    """The instant of a `published` value, to order records of any zone and precision (`dates.instant`: a day
+    alone counts as its end, after the articles timed that day); undated ones last."""
+    try:
+        return instant(published) if published else _UNDATED
+    except (TypeError, ValueError):
+        return _UNDATED
 
 
 def _bin_start(day: dt.date, unit: str) -> dt.date:
@@ -313,7 +326,7 @@ def _timeline(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     start = _bin_start(low, unit)
     counts: Counter[tuple[str, int]] = Counter()
     titles: dict[tuple[str, int], list[str]] = defaultdict(list)
-    for day, record in sorted(dated, key=lambda pair: pair[0]):
+    for day, record in sorted(dated, key=lambda pair: (pair[0], _moment(pair[1]["published"]))):
         cell = (record["site"], _bin_index(start, day, unit))
         counts[cell] += 1
         if len(titles[cell]) < TITLES_PER_CELL and record.get("title"):
@@ -330,24 +343,25 @@ def _timeline(records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 
 
 def _outlets(records: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """Who covered the story: per outlet, how many articles, the first and the latest date, its first headline."""
+    """Who covered the story: per outlet, how many articles, when it published the first and the latest (with
+    their time when known, so that outlets on one busy day are told apart), its first headline."""
     by_site: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for record in records:
         by_site[record["site"]].append(record)
     rows = []
     for site, items in by_site.items():
-        dated = sorted((record for record in items if _date(record.get("published"))), key=lambda r: r["published"])
+        dated = sorted((r for r in items if _date(r.get("published"))), key=lambda r: _moment(r["published"]))
         first = dated[0] if dated else items[0]
         rows.append({
             "site": site,
             "articles": len(items),
-            "first": dated[0]["published"][:10] if dated else None,
-            "last": dated[-1]["published"][:10] if dated else None,
+            "first": dated[0]["published"] if dated else None,
+            "last": dated[-1]["published"] if dated else None,
             "undated": len(items) - len(dated),
             "first_title": first.get("title"),
             "first_url": first.get("url"),
         })  # fmt: skip
-    return sorted(rows, key=lambda row: (row["first"] is None, row["first"] or "", row["site"]))
+    return sorted(rows, key=lambda row: (_moment(row["first"]), row["site"]))
 
 
 def _site_resolver(records: Sequence[Mapping[str, Any]], owner: SiteOwner | None) -> Callable[[str], str]:
@@ -393,7 +407,7 @@ def _clusters(
                   for link in found.values()]  # fmt: skip
         listed.sort(key=lambda copy: (-(copy["similarity"] or 0), copy["url"]))
         clusters.append({"kept": kept, "copies": listed})
-    clusters.sort(key=lambda c: (-len(c["copies"]), c["kept"]["published"] or "9999", c["kept"]["url"]))
+    clusters.sort(key=lambda c: (-len(c["copies"]), _moment(c["kept"]["published"]), c["kept"]["url"]))
     return clusters
 
 
@@ -490,7 +504,8 @@ def build_report(
     ]  # fmt: skip
     sources.sort(key=lambda source: (-_SEVERITY[source["verdict"]], source["site"]))
     clusters = _clusters(records, [link for run in runs for link in run.links], _site_resolver(records, owner))
-    newest_first = sorted(records, key=lambda r: (r.get("published") or "", r["site"], r["url"]), reverse=True)
+    newest_first = sorted(records, key=lambda r: (bool(r.get("published")), _moment(r.get("published")), r["site"],
+                                                  r["url"]), reverse=True)  # fmt: skip
     verdicts = Counter(source["verdict"] for source in sources)
     last = judged.rows[-1]
     return {

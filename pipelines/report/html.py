@@ -227,6 +227,14 @@ def _health(report: Mapping[str, Any]) -> str:
     )
 
 
+def _when(published: str | None) -> str | None:
+    """A record's date as people read it: the day, and the time and offset when known (2025-02-10 08:00 +01:00)."""
+    if not published or len(published) <= 10:
+        return published
+    offset = published[19:].replace("+00:00", "Z")
+    return f"{published[:10]} {published[11:16]}" + (f" {offset}" if offset else "")
+
+
 def _timeline_svg(coverage: Mapping[str, Any]) -> str:
     """Rows are outlets (first to publish on top), columns are publication dates; a dot per outlet and date."""
     timeline, outlets = coverage["timeline"], coverage["outlets"]
@@ -295,13 +303,13 @@ def _coverage(report: Mapping[str, Any]) -> str:
     )
     outlets = [
         f'<tr><td class="site">{_e(row["site"])}</td><td class="num">{_n(row["articles"])}</td>'
-        f'<td class="num">{_e(row["first"] or "—")}</td><td class="num">{_e(row["last"] or "—")}</td>'
+        f'<td class="num">{_e(_when(row["first"]) or "—")}</td><td class="num">{_e(_when(row["last"]) or "—")}</td>'
         f'<td>{_link(row["first_url"], _clip(row["first_title"] or row["first_url"], 140))}</td></tr>'
         for row in coverage["outlets"]
     ]
     articles = coverage["articles"]
     article_rows = [
-        f'<tr><td class="num">{_e((a["published"] or "undated")[:10])}</td><td class="site">{_e(a["site"])}</td>'
+        f'<tr><td class="num">{_e(_when(a["published"]) or "undated")}</td><td class="site">{_e(a["site"])}</td>'
         f'<td>{_link(a["url"], _clip(a["title"] or a["url"], 160))}<div class="url">{_e(_clip(a["url"], 160))}</div></td>'
         f'<td class="num">{_n(a["words"])}</td><td class="num">{_n(a["copies"])}</td></tr>'
         for a in articles["items"]
@@ -337,7 +345,7 @@ def _duplicates(report: Mapping[str, Any]) -> str:
     cards = []
     for cluster in clusters["items"]:
         kept, copies = cluster["kept"], cluster["copies"]
-        when = "stored in an earlier run" if kept["earlier_run"] else _e(kept["published"] or "undated")
+        when = "stored in an earlier run" if kept["earlier_run"] else _e(_when(kept["published"]) or "undated")
         copy_rows = [
             f'<tr><td class="site">{_e(c["site"])}</td><td class="url">{_link(c["url"], c["url"])}</td>'
             f'<td class="num">{_similarity(c)}</td><td>{_e(_COPY_REASONS.get(c["reason"], c["reason"]))}</td></tr>'
