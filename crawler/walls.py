@@ -90,8 +90,13 @@ _CONSENT_WORDING = re.compile(
     r"\b(?:we use cookies|this (?:site|website) uses cookies|accept all(?: cookies)?|reject all|"
     r"manage (?:your )?(?:cookie )?(?:preferences|choices|settings|consent)|cookie (?:settings|preferences)|"
     r"your privacy choices|we and our (?:\d+ )?partners|continue without accepting|"
+    # the purposes of IAB's Transparency and Consent Framework, worded alike by every CMP that implements it
+    r"store and/or access information on a device|personali[sz]ed (?:advertising|ads) and content|"
+    r"stocker et/ou accéder à des informations|publicités et contenu personnalisés|"
+    r"informationen auf einem gerät speichern|almacenar (?:o|y/o) acceder a información|"
+    r"archiviare e/o accedere a informazioni|armazenar e/ou aceder a informações|"
     r"(?:nous utilisons|ce site utilise) des cookies|utilisation (?:de|des) cookies|accepter et (?:fermer|continuer)|"
-    r"tout accepter|tout refuser|continuer sans accepter|(?:nos partenaires et nous|nous et nos partenaires)|"
+    r"tout accepter|tout refuser|continuer sans accepter|nos partenaires et nous|nous et nos (?:\d+ )?partenaires|"
     r"(?:gérer|paramétrer|personnaliser) (?:mes |vos |les )?(?:choix|préférences|cookies)|vos choix concernant|"
     r"wir verwenden cookies|alle akzeptieren|alle ablehnen|wir und unsere partner|zustimmen und weiter|"
     r"cookie-einstellungen|datenschutzeinstellungen|"
@@ -111,10 +116,9 @@ def consent_markup(html: str) -> bool:
     return bool(_CONSENT_MARKUP.search(html))
 
 
-def consent_wall(title: str | None, paragraphs: Sequence[str]) -> bool:
-    """Whether the extracted page is a consent dialog: its title, or most of its words, worded as one."""
-    if title and _CONSENT_WORDING.search(title):
-        return True
+def consent_wall(paragraphs: Sequence[str]) -> bool:
+    """Whether the extracted page is a consent dialog: most of its words in paragraphs worded as one (a headline
+    about consent buttons is news; a page made of them is the dialog)."""
     total = sum(len(paragraph.split()) for paragraph in paragraphs)
     worded = sum(len(paragraph.split()) for paragraph in paragraphs if _CONSENT_WORDING.search(paragraph))
     return total > 0 and worded >= _CONSENT_SHARE * total
@@ -131,7 +135,7 @@ _NOT_FOUND = re.compile(
     r"(?:erreur|error|fehler|errore|erro|błąd) 404|404)(?:\W*(?:error|erreur|fehler))?\W*",
     re.IGNORECASE,
 )
-_TITLE_PARTS = re.compile(r"\s+[|–—·:-]\s+|\s*[|–—·]\s*")
+_TITLE_PARTS = re.compile(r"\s+[|–—·-]\s+|\s*[|–—·]\s*")  # title and site name; not ":" (headlines use it)
 
 
 def soft_404(tree: HtmlElement) -> str | None:

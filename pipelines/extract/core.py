@@ -25,6 +25,7 @@ from trafilatura.xpaths import BODY_XPATH
 from crawler.items import Article, Page
 from crawler.pages import declared_page_type
 from crawler.urls import is_http_url, request_url
+from crawler.walls import consent_markup, consent_wall, is_paywalled, link_share, soft_404
 from pipelines.extract.cleanup import clean_paragraphs
 from pipelines.extract.dates import page_dates
 from pipelines.text import content_id, words
@@ -44,6 +45,8 @@ _SERVICE_PAGE_TITLE = re.compile(
 )
 # Options of every trafilatura call: comment threads are never article text, tables are, and paragraphs
 # repeated inside a page stay (collapsing repeats is the dedup stage's job, with its own rule).
+# A page whose extracted words are mostly its links' whole texts is a list of links (crawler.walls.link_share).
+_MAX_LINK_SHARE = 0.5
 _TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False, "fast": True}
 # trafilatura's extract_catstags keeps the links of tag and category lists whose href match these; and when it finds
 # no category link, it takes the section the page declares in its meta tags.
@@ -63,19 +66,22 @@ HTML_PARSER.set_element_class_lookup(_ELEMENT_CLASSES)
 
 @dataclass(frozen=True, slots=True)
 class ExtractionOptions:
-    """Settings EXTRACT_MIN_WORDS, EXTRACT_MIN_WORDS_DECLARED and EXTRACT_FAVOR_PRECISION.
+    """Settings EXTRACT_MIN_WORDS, EXTRACT_MIN_WORDS_DECLARED, EXTRACT_FAVOR_PRECISION and EXTRACT_MAX_WORDS.
 
     `min_words` applies to pages that do not declare themselves articles; a declared article may be a short
-    news brief, so it only needs `min_words_declared`.
+    news brief, so it only needs `min_words_declared`. A paywalled page needs `min_words`: under it, it gave
+    its teaser only.
     """
 
     min_words: int = 80
     min_words_declared: int = 40
     favor_precision: bool = True
+    max_words: int = 20000
 
 
 class NotAnArticle(Exception):
-    """The page yields no article; `reason` is one of empty, too_short, not_article."""
+    """The page yields no article; `reason` is one of empty, too_short, too_long, not_article, link_list,
+    soft_404, blocked/consent, blocked/paywall."""
 
     def __init__(self, reason: str, detail: str = "") -> None:
         super().__init__(f"{reason}: {detail}" if detail else reason)
@@ -90,6 +96,8 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     declared_type = declared_page_type(tree)
     if declared_type == "listing":
         raise NotAnArticle("not_article", "the page declares itself a listing (JSON-LD, og:type, microdata)")
+    if (heading := soft_404(tree)) is not None:
+        raise NotAnArticle("soft_404", f"a not-found page: {heading}")
     canonical = _canonical_url(tree, page.url)
     language = _declared_language(tree)
     declared = declared_type == "article"
@@ -97,15 +105,23 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         _join_split_body(tree)
     extracted = _extract_text(tree, page.url, options)
     if not extracted.strip():
-        raise NotAnArticle("empty")
+        # No body at all behind a consent platform's markup: the body is only sent once consent is given.
+        raise NotAnArticle("blocked/consent" if consent_markup(page.html) else "empty")
     doc = _metadata(tree, canonical)
     dates = page_dates(tree, page, canonical)
     doc.date = dates.published
     paragraphs = clean_paragraphs(extracted.split("\n"), title=doc.title, language=language, author=doc.author)
+    if consent_wall(paragraphs):
+        raise NotAnArticle("blocked/consent", f"a consent dialog: {doc.title}")
     text = "\n".join(paragraphs)
     word_count = len(words(text))
-    if word_count < (options.min_words_declared if declared else options.min_words):
-        raise NotAnArticle("too_short", f"{word_count} words")
+    if word_count > options.max_words:
+        raise NotAnArticle("too_long", f"{word_count} words")
+    paywalled = is_paywalled(tree)
+    if word_count < (options.min_words_declared if declared and not paywalled else options.min_words):
+        raise NotAnArticle("blocked/paywall" if paywalled else "too_short", f"{word_count} words")
+    if link_share(paragraphs, (link.text_content() for link in tree.iter("a"))) >= _MAX_LINK_SHARE:
+        raise NotAnArticle("link_list", "most of its text is the text of its links")
     if not declared:
         _check_looks_like_news(tree, doc, paragraphs)
     return Article(
@@ -124,6 +140,7 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         text=text,
         word_count=word_count,
         fetched_at=page.fetched_at,
+        paywalled=paywalled,
     )
 
 

@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from crawler.walls import CHALLENGE_VENDORS
+
 from pipelines.extract.dates import instant
 
 __all__ = [
@@ -40,6 +42,8 @@ __all__ = [
     "plural",
     "slim_record",
     "source_metrics",
+    "source_yield",
+    "source_yields",
     "verdict_lines",
 ]
 
@@ -55,7 +59,8 @@ _SEVERITY = {OK: 0, NOTE: 0, WARNING: 1, UNHEALTHY: 2}
 DROPS: dict[str, tuple[str, ...]] = {
     "off_topic": ("select/off_topic",),
     "too_old": ("select/too_old",),
-    "non_article": ("extract/empty", "extract/too_short", "extract/not_article"),
+    "non_article": ("extract/empty", "extract/too_short", "extract/too_long", "extract/not_article", "extract/link_list"),
+    "walled": ("extract/blocked/consent", "extract/blocked/paywall", "extract/soft_404"),
     "same_url": ("dedup/same_url",),
     "exact": ("dedup/exact",),
     "near_duplicate": ("dedup/near_duplicate",),
@@ -65,12 +70,20 @@ DROP_LABELS = {
     "off_topic": "off-topic",
     "too_old": "too old",
     "non_article": "not an article",
+    "walled": "wall or soft 404",
     "same_url": "same URL",
     "exact": "exact copy",
     "near_duplicate": "near-duplicate",
     "superseded": "superseded",
 }
 EXTRACTION_FAILURES = ("extract/timeout", "extract/error", "extract/worker_died")
+# Pages that are not the article they were asked for (crawler/walls.py), as the report names them.
+WALLS = {
+    "extract/blocked/consent": "consent wall",
+    "extract/blocked/paywall": "paywall with only a teaser",
+    "extract/soft_404": "soft 404 (a not-found page answered 200)",
+}
+_CHALLENGE = "crawl/blocked/challenge/"
 # Responses a source answered that are not failures: HTML pages, feeds, sitemaps, non-HTML and empty bodies.
 _FETCHED = ("crawl/pages/", "crawl/feeds", "crawl/sitemaps", "crawl/feed/invalid", "crawl/skipped/non_html/",
             "crawl/skipped/empty")  # fmt: skip
@@ -90,18 +103,22 @@ SiteOwner = Callable[[str], str | None]
 
 @dataclass(frozen=True)
 class HealthRules:
-    """Thresholds of the health verdict (settings REPORT_MIN_PAGES, REPORT_MAX_FAILED_SHARE, REPORT_MAX_MISSING_SHARE)."""
+    """Thresholds of the health verdict (settings REPORT_MIN_PAGES, REPORT_MAX_FAILED_SHARE, REPORT_MAX_MISSING_SHARE,
+    REPORT_MAX_YIELD_DROP)."""
 
     min_pages: int = 5
     max_failed_share: float = 0.5
     max_missing_share: float = 0.5
+    max_yield_drop: float = 0.5
 
 
 @dataclass(frozen=True)
 class Limits:
-    """How many articles, duplicate clusters and copier pairs are listed (REPORT_MAX_LISTED); the rest is counted."""
+    """How many articles, duplicate clusters and copier pairs are listed (REPORT_MAX_LISTED; the rest is counted),
+    and how many earlier runs a source's yield is compared with (REPORT_HISTORY_RUNS)."""
 
     max_listed: int = 200
+    history_runs: int = 7
 
 
 @dataclass
@@ -166,12 +183,24 @@ def source_metrics(counters: Mapping[str, int], records: Sequence[Mapping[str, A
         "stored": stored,
         "drops": {reason: sum(counters.get(key, 0) for key in keys) for reason, keys in DROPS.items()},
         "self_repeat_collapsed": counters.get("dedup/self_repeat_pages", 0),
+        "already_stored": counters.get("crawl/skipped/already_stored", 0),
+        "blocked": _blocked(counters),
         "median_words": int(statistics.median(words)) if words else None,
         "fields": {
             label: round(sum(1 for record in records if record.get(key)) / stored, 3) if stored else None
             for label, key in FIELDS.items()
         },
     }
+
+
+def _blocked(counters: Mapping[str, int]) -> dict[str, int]:
+    """Answers that were not the page asked for: bot challenges by vendor (`challenge/aws_waf`), consent walls,
+    paywalls, soft 404s."""
+    found = {key.removeprefix("crawl/blocked/"): value for key, value in sorted(counters.items())
+             if key.startswith(_CHALLENGE) and value}  # fmt: skip
+    found.update({key.removeprefix("extract/").removeprefix("blocked/"): counters[key] for key in WALLS
+                  if counters.get(key)})  # fmt: skip
+    return found
 
 
 def noun(count: int, word: str) -> str:
@@ -199,22 +228,27 @@ def _graded(share: float, limit: float) -> str:
     return UNHEALTHY if share >= limit else WARNING if share >= limit / 2 else NOTE
 
 
-def judge_source(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[str, str]]:
-    """Why a source is healthy or not, worst first: each reason has a level (unhealthy, warning, note) and a sentence."""
-    reasons: list[dict[str, str]] = []
+def judge_source(metrics: Mapping[str, Any], rules: HealthRules, earlier: Sequence[int] = ()) -> list[dict[str, str]]:
+    """Why a source is healthy or not, worst first: each reason has a level (unhealthy, warning, note) and a sentence.
+
+    `earlier` are its yields in earlier runs (`source_yield`), oldest first, to tell a source that silently stopped.
+    """
+    reasons = _wall_reasons(metrics, rules)
+    walled = bool(reasons)  # then they, not a broken extraction, are why it gave no article
+    challenged = sum(value for key, value in metrics["blocked"].items() if key.startswith("challenge/"))
     fetched, failed, pages = metrics["pages_fetched"], metrics["failed_requests"], metrics["html_pages"]
     failures = _breakdown(metrics["failed_by_reason"])
     extracted, stored = metrics["articles_extracted"], metrics["stored"]
-    if not fetched and not failed:
+    if not fetched and not failed and not challenged:
         reasons.append(_reason(UNHEALTHY, "nothing fetched: no response from its start pages, feeds or sitemaps "
                                           "(unreachable, or forbidden by robots.txt)"))  # fmt: skip
-    elif not fetched:
+    elif not fetched and failed:
         what = f"all {failed} requests" if failed > 1 else "its only request"
         reasons.append(_reason(UNHEALTHY, f"{what} failed ({failures})"))
     elif failed:
         level = _graded(failed / (fetched + failed), rules.max_failed_share)
         reasons.append(_reason(level, f"{failed} of {plural(fetched + failed, 'request')} failed ({failures})"))
-    if fetched and not extracted:
+    if fetched and not extracted and not walled:
         if pages >= rules.min_pages:
             reasons.append(_reason(UNHEALTHY, f"0 articles from {plural(pages, 'page')}: extraction or article "
                                               "detection broke"))  # fmt: skip
@@ -234,7 +268,52 @@ def judge_source(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[st
         if share is not None and 1 - share >= rules.max_missing_share:
             level = WARNING if label in REQUIRED_FIELDS else NOTE
             reasons.append(_reason(level, f"{label} missing on {1 - share:.0%} of {plural(stored, 'record')}"))
+    reasons += _yield_reasons(source_yield(metrics), earlier, rules)
     return sorted(reasons, key=lambda reason: -_SEVERITY[reason["level"]])
+
+
+def _wall_reasons(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[str, str]]:
+    """Name the walls a source put up: bot challenges (share of its requests), consent walls, paywalls and soft
+    404s (share of its article pages). Graded like failures; a paywall only warns when no article got through."""
+    blocked, reasons = metrics["blocked"], []
+    requests = metrics["pages_fetched"] + metrics["failed_requests"]
+    challenges = {key.removeprefix("challenge/"): value for key, value in blocked.items() if key.startswith("challenge/")}
+    requests += sum(challenges.values())
+    for vendor, value in challenges.items():
+        reasons.append(_reason(_graded(value / requests, rules.max_failed_share),
+                               f"bot challenge ({CHALLENGE_VENDORS.get(vendor, vendor)}) on {value} of "
+                               f"{plural(requests, 'request')}"))  # fmt: skip
+    extracted = metrics["articles_extracted"]
+    pages = extracted + sum(metrics["drops"][key] for key in ("non_article", "walled")) + metrics["extraction_failures"]
+    for key, label in WALLS.items():
+        value = blocked.get(key.removeprefix("extract/").removeprefix("blocked/"), 0)
+        if not value:
+            continue
+        share = value / pages
+        level = (WARNING if not extracted else NOTE) if key == "extract/blocked/paywall" else _graded(share, rules.max_failed_share)
+        reasons.append(_reason(level, f"{label} on {value} of {plural(pages, 'article page')}"))
+    return reasons
+
+
+def source_yield(metrics: Mapping[str, Any]) -> int:
+    """Articles a source gave in a run: extracted, or not fetched because an earlier run stored them (so a
+    scheduled run that finds nothing new still counts what the source lists)."""
+    return int(metrics["articles_extracted"] + metrics["already_stored"])
+
+
+def source_yields(stats: Mapping[str, Any]) -> dict[str, int]:
+    """Each source's yield in a run, from its manifest's stats (what the report compares the next runs with)."""
+    return {site: source_yield(source_metrics(_counters(stats, f"sites/{site}/"), ())) for site in _sites_in_stats(stats)}
+
+
+def _yield_reasons(now: int, earlier: Sequence[int], rules: HealthRules) -> list[dict[str, str]]:
+    """A source that silently stopped: no article where earlier runs had some (unhealthy), or a yield fallen
+    more than REPORT_MAX_YIELD_DROP under the median of those runs (a warning)."""
+    median = statistics.median(earlier) if earlier else 0
+    if not median or now >= median * (1 - rules.max_yield_drop):
+        return []
+    runs = f"the last {len(earlier)} runs" if len(earlier) > 1 else "the last run"
+    return [_reason(UNHEALTHY if not now else WARNING, f"gave {plural(now, 'article')}; median of {runs}: {median:g}")]
 
 
 def judge_run(manifest: Mapping[str, Any], missing_parts: Sequence[str], fetched: int) -> list[dict[str, str]]:
@@ -436,8 +515,12 @@ class _Judged:
     run_totals: Counter[str] = field(default_factory=Counter)
 
 
-def _judge_runs(runs: Sequence[RunData], rules: HealthRules) -> _Judged:
+def _judge_runs(
+    runs: Sequence[RunData], rules: HealthRules, history: Sequence[Mapping[str, int]] = (), window: int = 0
+) -> _Judged:
+    """Judge each run, each source against its yields in the `window` runs before (`history`, then these runs)."""
     judged = _Judged()
+    past = list(history)
     for position, run in enumerate(runs):
         stats = run.manifest.get("stats") or {}
         by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
@@ -448,14 +531,20 @@ def _judge_runs(runs: Sequence[RunData], rules: HealthRules) -> _Judged:
         verdicts: Counter[str] = Counter()
         # A manifest recovered from an interrupted run's parts has no stats: its sources cannot be judged.
         names = set(run.sites) | _sites_in_stats(stats) | set(by_site) if "stats" in run.manifest else set()
+        yields: dict[str, int] = {}
         for site in sorted(names):
             counters = _counters(stats, f"sites/{site}/")
             judged.site_totals[site].update(counters)
-            reasons = judge_source(source_metrics(counters, by_site.get(site, [])), rules)
+            metrics = source_metrics(counters, by_site.get(site, []))
+            earlier = [run_yields[site] for run_yields in past[-window:] if site in run_yields] if window else []
+            reasons = judge_source(metrics, rules, earlier)
+            yields[site] = source_yield(metrics)
             verdict = _worst(reason["level"] for reason in reasons)
             judged.latest[site] = (verdict, reasons)
             judged.history.setdefault(site, [None] * len(runs))[position] = verdict
             verdicts[verdict] += 1
+        if names:
+            past.append(yields)
         fetched = source_metrics(run_counters, ())["pages_fetched"]
         run_reasons = judge_run(run.manifest, run.missing_parts, fetched)
         judged.rows.append({
@@ -483,16 +572,19 @@ def build_report(
     rules: HealthRules = HealthRules(),
     limits: Limits = Limits(),
     generated_at: str | None = None,
+    history: Sequence[Mapping[str, int]] = (),
 ) -> dict[str, Any]:
     """The report of one or more runs of a crawl (ordered by run id, which starts with the start time).
 
     A source's health is judged on each run; its row shows the latest run's verdict, the history of verdicts,
-    and counts summed over the runs. The report's verdict is the latest run's.
+    and counts summed over the runs. The report's verdict is the latest run's. `history` holds each source's
+    yield in runs before these (`source_yields` of their manifests, oldest first): a source is compared with
+    its last `limits.history_runs` runs.
     """
     if not runs:
         raise ValueError("no run to report on")
     runs = sorted(runs, key=lambda run: str(run.manifest.get("run_id", "")))
-    judged = _judge_runs(runs, rules)
+    judged = _judge_runs(runs, rules, history, limits.history_runs)
     records = [record for run in runs for record in run.records]
     by_site: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for record in records:

@@ -18,7 +18,7 @@ from scrapy.exceptions import NotConfigured
 from pipelines import events
 from pipelines.report.core import OK, UNHEALTHY, HealthRules, Limits, build_report, verdict_lines
 from pipelines.report.html import render_html
-from pipelines.report.reader import read_run, site_owner
+from pipelines.report.reader import earlier_yields, read_run, site_owner
 from pipelines.store.core import ObjectStore
 
 if TYPE_CHECKING:
@@ -35,8 +35,10 @@ def report_options(settings: BaseSettings) -> tuple[HealthRules, Limits]:
         min_pages=settings.getint("REPORT_MIN_PAGES", defaults.min_pages),
         max_failed_share=settings.getfloat("REPORT_MAX_FAILED_SHARE", defaults.max_failed_share),
         max_missing_share=settings.getfloat("REPORT_MAX_MISSING_SHARE", defaults.max_missing_share),
+        max_yield_drop=settings.getfloat("REPORT_MAX_YIELD_DROP", defaults.max_yield_drop),
     )
-    return rules, Limits(max_listed=settings.getint("REPORT_MAX_LISTED", limits.max_listed))
+    history_runs = settings.getint("REPORT_HISTORY_RUNS", limits.history_runs)
+    return rules, Limits(max_listed=settings.getint("REPORT_MAX_LISTED", limits.max_listed), history_runs=history_runs)
 
 
 class CrawlReport:
@@ -95,6 +97,7 @@ class CrawlReport:
         sites = tuple(site.name for site in seeds.sites) if seeds else ()
         run = read_run(store, manifest, run_prefix, sites)
         report = build_report(
-            [run], owner=site_owner(seeds) if seeds else None, rules=self.rules, limits=self.limits
+            [run], owner=site_owner(seeds) if seeds else None, rules=self.rules, limits=self.limits,
+            history=earlier_yields(store, run_prefix, self.limits.history_runs),
         )
         return report, render_html(report).encode("utf-8")

@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from crawler.seeds import Seeds, SeedsError, load_seeds
-from pipelines.report.core import RunData, SiteOwner, slim_record
+from pipelines.report.core import RunData, SiteOwner, slim_record, source_yields
 from pipelines.store.core import ObjectStore
 
-__all__ = ["RunRef", "find_runs", "load_run", "read_run", "seeds_of", "site_owner"]
+__all__ = ["RunRef", "earlier_yields", "find_runs", "load_run", "read_run", "seeds_of", "site_owner"]
 
 # `<crawl>/<crawl date>/<run id>/manifest.json`, as pipelines.store.core.RunLayout writes it.
 _MANIFEST_KEY = re.compile(r"^(?P<crawl>[^/_][^/]*)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<run>[^/]+)/manifest\.json$")
@@ -70,6 +70,21 @@ def read_run(store: ObjectStore, manifest: Mapping[str, Any], prefix: str, sites
         else:
             run.links = _jsonl(data)
     return run
+
+
+def earlier_yields(store: ObjectStore, run_prefix: str, limit: int) -> list[dict[str, int]]:
+    """Each source's yield in the last `limit` runs of the crawl before `run_prefix`, oldest first: a source
+    is compared with its own history. Only manifests are read (their stats), at most `limit` of them."""
+    crawl, date, run_id = run_prefix.split("/")
+    current = (dt.date.fromisoformat(date), run_id)
+    refs = [ref for ref in find_runs(store, crawl) if (ref.date, ref.run_id) < current][-limit:] if limit else []
+    yields = []
+    for ref in refs:
+        data = store.get(f"{ref.prefix}/manifest.json")
+        manifest = json.loads(data) if data else {}
+        if "stats" in manifest:  # a manifest recovered from a killed run's parts has none
+            yields.append(source_yields(manifest["stats"]))
+    return yields
 
 
 def load_run(store: ObjectStore, ref: RunRef) -> RunData:
