@@ -321,7 +321,7 @@ def time_stage(texts: Sequence[str], ids: Sequence[str]) -> tuple[float, int]:
     items = [
         Article(id=doc_id, url=f"https://outlet{n % 40}.example/2025/03/{n}/article-{n}/",
                 canonical_url=f"https://outlet{n % 40}.example/2025/03/{n}/article-{n}/", site=f"outlet{n % 40}",
-                title="A title", author=None, published="2025-03-01", language="fr", description=None, tags=[],
+                title="A title", authors=[], published="2025-03-01", language="fr", description=None, tags=[],
                 text=text, word_count=0, fetched_at="2025-03-01T00:00:00+00:00")
         for n, (text, doc_id) in enumerate(zip(texts, ids, strict=True))
     ]  # fmt: skip

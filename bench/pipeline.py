@@ -344,7 +344,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
     for number, text in enumerate(texts, 1):
         url = f"https://outlet{number % 50}.example/2025/{number}/an-article-about-something/"
         item = Article(id=content_id(text), url=url, canonical_url=url, site=f"outlet{number % 50}", title="A title",
-                       author="A. Writer", published="2025-03-01", language="fr", description=None, tags=["news"],
+                       authors=["A. Writer"], published="2025-03-01", language="fr", description=None, tags=["news"],
                        text=text, word_count=len(text.split()), fetched_at="2025-03-01T00:00:00+00:00")  # fmt: skip
         try:
             await store.process_item(dedup.process_item(item))

@@ -29,9 +29,9 @@ class Article:
     canonical_url: str
     site: str
     title: str | None
-    author: str | None
+    authors: list[str]
     published: str | None
-    language: str | None
+    language: str | None  # detected from the text when confident, else the declared one
     description: str | None
     tags: list[str]
     text: str
@@ -39,5 +39,7 @@ class Article:
     fetched_at: str
     paywalled: bool = False  # declared not free (isAccessibleForFree: false) and still gave its body
     duplicates: list[dict[str, Any]] = field(default_factory=list)
+    source: str | None = None  # an organisation signing on its own (a wire, the outlet), apart from the authors
+    declared_language: str | None = None  # as the page declares it
     published_source: str | None = None  # where `published` comes from: jsonld, meta, time, feed, sitemap, url, text
     modified: str | None = None

@@ -14,7 +14,9 @@ from courlan import is_navigation_page, is_not_crawlable
 from lxml.html import HtmlElement
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
-__all__ = ["Decoded", "binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url"]
+__all__ = [
+    "Decoded", "binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url", "jsonld_objects",
+]
 
 # schema.org types whose pages are articles, and types whose pages are not.
 ARTICLE_TYPES = frozenset(
@@ -109,26 +111,32 @@ def decode_html(body: bytes, declared: str | None) -> Decoded:
         return Decoded(text, lossy, True, text.count("\ufffd"))
 
 
-def _jsonld_types(tree: HtmlElement) -> Iterator[str]:
+def jsonld_objects(tree: HtmlElement) -> Iterator[dict[str, Any]]:
+    """The page's JSON-LD objects: top level, in lists, in `@graph` and as `mainEntity` (not their properties)."""
     for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(raw)
         except ValueError:
             continue
-        yield from _types_in(data)
+        yield from _objects_in(data)
 
 
-def _types_in(node: Any) -> Iterator[str]:
+def _objects_in(node: Any) -> Iterator[dict[str, Any]]:
     if isinstance(node, list):
         for child in node:
-            yield from _types_in(child)
+            yield from _objects_in(child)
     elif isinstance(node, dict):
+        yield node
+        yield from _objects_in(node.get("@graph", []))
+        yield from _objects_in(node.get("mainEntity", []))
+
+
+def _jsonld_types(tree: HtmlElement) -> Iterator[str]:
+    for node in jsonld_objects(tree):
         kind = node.get("@type")
         for name in kind if isinstance(kind, list) else [kind]:
             if isinstance(name, str):
                 yield name.lower()
-        yield from _types_in(node.get("@graph", []))
-        yield from _types_in(node.get("mainEntity", []))
 
 
 def declared_page_type(tree: HtmlElement) -> str:

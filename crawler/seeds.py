@@ -89,13 +89,14 @@ class SiteSeed(BaseModel):
 
 
 class Seeds(BaseModel):
-    """A whole seeds file: the crawl's name, its topic filter and its sites."""
+    """A whole seeds file: the crawl's name, its topic, date and language filters, and its sites."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: Slug
     keywords: list[str] = Field(default_factory=list)
     since: dt.date | None = None
+    languages: list[str] = Field(default_factory=list)
     sites: list[SiteSeed] = Field(min_length=1)
 
     @field_validator("keywords")
@@ -104,6 +105,15 @@ class Seeds(BaseModel):
         if any(not kw.strip() for kw in value):
             raise ValueError("keywords must not be blank")
         return value
+
+    @field_validator("languages")
+    @classmethod
+    def _language_codes(cls, value: list[str]) -> list[str]:
+        codes = [code.strip().lower() for code in value]
+        bad = [code for code in codes if not (code.isascii() and code.isalpha() and len(code) in (2, 3))]
+        if bad:
+            raise ValueError(f"languages must be ISO 639-1 codes such as 'fr' or 'en', got {', '.join(map(repr, bad))}")
+        return codes
 
     @field_validator("sites")
     @classmethod

@@ -1,4 +1,4 @@
-"""Selection stage: keep articles on the seeds' topic and not older than its `since` date."""
+"""Selection stage: keep articles on the seeds' topic, in its languages and not older than its `since` date."""
 
 from __future__ import annotations
 
@@ -19,14 +19,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class ArticleFilter:
-    """Pure rule: why an article is out of scope (off_topic, too_old), or None to keep it.
+    """Pure rule: why an article is out of scope (off_topic, wrong_language, too_old), or None to keep it.
 
     Keywords match whole words, case-insensitively, in the title or the text. An undated article is kept
-    when `since` is set: the date is unknown, not old.
+    when `since` is set: the date is unknown, not old; so is an article of unknown language when `languages` is
+    set (its text too short to tell and the page silent).
     """
 
     keywords: Sequence[str] = ()
     since: dt.date | None = None
+    languages: Sequence[str] = ()
 
     def __post_init__(self) -> None:
         pattern = "|".join(re.escape(kw.strip()) for kw in self.keywords)
@@ -36,13 +38,16 @@ class ArticleFilter:
         keyword_re: re.Pattern[str] | None = self._keyword_re  # type: ignore[attr-defined]
         if keyword_re and not keyword_re.search(f"{article.title or ''}\n{article.text}"):
             return "off_topic"
+        if self.languages and article.language and article.language not in self.languages:
+            return "wrong_language"
         if self.since and article.published and dt.date.fromisoformat(article.published[:10]) < self.since:
             return "too_old"
         return None
 
 
 class SelectPipeline:
-    """Applies the spider's seeds (`keywords`, `since`) to every article. Stats: select/off_topic, select/too_old."""
+    """Applies the spider's seeds (`keywords`, `languages`, `since`) to every article.
+    Stats: select/off_topic, select/wrong_language, select/too_old."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
         self.crawler = crawler
@@ -56,7 +61,7 @@ class SelectPipeline:
     def open_spider(self) -> None:
         seeds = getattr(self.crawler.spider, "seeds", None)
         if seeds is not None:
-            self.filter = ArticleFilter(seeds.keywords, seeds.since)
+            self.filter = ArticleFilter(seeds.keywords, seeds.since, seeds.languages)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article) and (reason := self.filter.reject_reason(item)):

@@ -40,7 +40,7 @@ def record(site: str, n: int, **fields: Any) -> dict[str, Any]:
     """A stored record as the parts hold it (text included; the report drops it)."""
     return {
         "id": f"{site}-{n}", "url": f"https://{site}.example/{n}/", "canonical_url": f"https://{site}.example/{n}/",
-        "site": site, "title": f"Headline {n} of {site}", "author": "A. Writer", "published": "2025-02-11",
+        "site": site, "title": f"Headline {n} of {site}", "authors": ["A. Writer"], "published": "2025-02-11",
         "language": "fr", "description": None, "tags": [], "text": "word " * (100 + n), "word_count": 100 + n,
         "fetched_at": "2025-02-12T08:00:00+00:00", "duplicates": [], **fields,
     }  # fmt: skip
@@ -78,7 +78,7 @@ def by_site(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_a_healthy_source_has_its_counts_drops_and_metadata_shares() -> None:
-    records = [record("techvibe", n) for n in range(6)] + [record("techvibe", 6, author=None)]
+    records = [record("techvibe", n) for n in range(6)] + [record("techvibe", 6, authors=[])]
     report = build_report([run_data(records, HEALTHY, sites=("techvibe",))])
     source = by_site(report)["techvibe"]
     assert report["verdict"] == source["verdict"] == "ok"
