@@ -23,10 +23,11 @@ from trafilatura.utils import HTML_PARSER, line_processing, load_html
 from trafilatura.xpaths import BODY_XPATH
 
 from crawler.items import Article, Page
-from crawler.pages import declared_page_type
+from crawler.pages import declared_page_type, jsonld_objects
 from crawler.urls import is_http_url, request_url
 from crawler.walls import consent_markup, consent_wall, is_paywalled, link_share, soft_404
 from pipelines.extract.cleanup import clean_paragraphs
+from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 from pipelines.extract.dates import page_dates
 from pipelines.text import content_id, words
 
@@ -108,9 +109,14 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         # No body at all behind a consent platform's markup: the body is only sent once consent is given.
         raise NotAnArticle("blocked/consent" if consent_markup(page.html) else "empty")
     doc = _metadata(tree, canonical)
+    objects = list(jsonld_objects(tree))
+    sources = title_sources(tree, page.url, objects)
+    doc.title = choose_title(sources) or doc.title
+    signed = byline(objects, doc.author, sources.site_names)
+    detected = detect_language(extracted, language)
     dates = page_dates(tree, page, canonical)
     doc.date = dates.published
-    paragraphs = clean_paragraphs(extracted.split("\n"), title=doc.title, language=language, author=doc.author)
+    paragraphs = clean_paragraphs(extracted.split("\n"), title=doc.title, language=detected.language, author=doc.author)
     if consent_wall(paragraphs):
         raise NotAnArticle("blocked/consent", f"a consent dialog: {doc.title}")
     text = "\n".join(paragraphs)
@@ -130,11 +136,13 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         canonical_url=canonical,
         site=page.site,
         title=doc.title or None,
-        author=doc.author or None,
+        authors=signed.authors,
+        source=signed.source,
         published=dates.published,
         published_source=dates.published_source,
         modified=dates.modified,
-        language=language,
+        language=detected.language,
+        declared_language=language,
         description=doc.description or None,
         tags=_tags(doc.tags, doc.categories),
         text=text,

@@ -88,10 +88,10 @@ _CHALLENGE = "crawl/blocked/challenge/"
 _FETCHED = ("crawl/pages/", "crawl/feeds", "crawl/sitemaps", "crawl/feed/invalid", "crawl/skipped/non_html/",
             "crawl/skipped/empty")  # fmt: skip
 # Record metadata whose presence the report measures: label -> record field.
-FIELDS = {"title": "title", "author": "author", "date": "published", "language": "language"}
+FIELDS = {"title": "title", "author": "authors", "date": "published", "language": "language"}
 # A source whose records miss one of these is degraded; a missing author is only noted (many outlets sign nothing).
 REQUIRED_FIELDS = ("title", "date", "language")
-_RECORD_KEYS = ("id", "url", "site", "title", "author", "published", "language", "word_count", "duplicates")
+_RECORD_KEYS = ("id", "url", "site", "title", "authors", "published", "language", "word_count", "duplicates")
 TIMELINE_MAX_BINS = 120
 _UNDATED = dt.datetime.max.replace(tzinfo=dt.UTC)
 TITLES_PER_CELL = 3
