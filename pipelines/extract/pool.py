@@ -20,8 +20,8 @@ from typing import Any
 
 logger = logging.getLogger(__name__)
 
-MAX_RESUBMITS = 3  # a task whose pool broke this many times before it could start is dropped
-MAX_START_ATTEMPTS = 5  # pool starts in a row that fail before the pool is given up
+MAX_RESUBMITS = 3  # a task is dropped when its worker died more often than this before it started
+MAX_START_ATTEMPTS = 6  # pool starts in a row that fail before the pool is given up
 BACKOFF = 0.25  # seconds before a new pool after one that ran no task; doubled after each such pool in a row
 BACKOFF_MAX = 30.0
 
@@ -39,35 +39,34 @@ class Unavailable(Exception):
     """No pool could be started: no task can run."""
 
 
-class _Suspect(Exception):
-    """The pool broke while the task ran beside others: any of them may have killed its worker."""
-
-
 @dataclass
 class _Pool:
     executor: ProcessPoolExecutor
     ready_at: float  # time.monotonic() once every worker runs: a task started after it started in this pool
     broken: bool = False
+    fruitless: bool = False  # it broke before any task started in it
+
+
+class _Broken(Exception):
+    """The pool broke with the task in it, `started` or still waiting."""
+
+    def __init__(self, pool: _Pool, started: bool) -> None:
+        super().__init__()
+        self.pool, self.started = pool, started
 
 
 class WorkerPool:
-    """`run(function, *args)` calls the function in one of `workers` processes (one per core is the usual choice),
-    at most `2 * workers` tasks in the pool at once: every worker stays fed while the event loop is busy, and a
-    broken pool sends few tasks back.
+    """Runs `function(*args)` tasks in `workers` processes, at most two per worker in the pool at once: every
+    worker stays fed while the event loop is busy, and a broken pool sends few tasks back.
 
-    The limit is a kernel timer set by the worker before each task: when it fires, SIGALRM at its default action
-    ends the worker, even in C code that never returns to Python (a regex or an lxml call stuck on a pathological
-    page), which no timeout on the waiting side can do. The pool is then broken, so it is replaced: the task that
-    ran out of time is lost (`timeout`) and the other tasks go to the new pool. Each worker notes in a shared
-    array when it starts a task, so a task that was only waiting is never blamed; it goes back to the pool at most
-    MAX_RESUBMITS times (`pool_broken`). When a worker dies for another reason (a crash), the tasks that were
-    running run again one at a time, alone in the pool, and the one that kills its worker then is lost
-    (`worker_died`). A pool that fails to start, or breaks before any task started in it, is replaced after a
-    delay that doubles each time; MAX_START_ATTEMPTS failed starts in a row make every task raise `Unavailable`.
-
-    Workers fork from a server that preloads `preload` (the modules their tasks need), started from the event
-    loop's thread; the server dies with that thread and the workers with the server (`die_with_parent`), so a
-    SIGKILLed crawl leaves no process behind: the resource tracker ends once they are gone.
+    Each task runs under a kernel timer that ends its worker (SIGALRM, default action), even in C code that never
+    returns to Python (a regex or an lxml call stuck on a pathological page), which no timeout on the waiting side
+    can do. A broken pool is replaced. Workers note when they start a task, so only a task that had started is
+    blamed: lost when out of time (`timeout`), else run again alone, and lost if it kills its worker then
+    (`worker_died`). Tasks that were only waiting go to the new pool; when no task had started, they run alone,
+    and one whose worker dies before it starts more than MAX_RESUBMITS times is lost (`pool_broken`). A pool that
+    ran nothing is replaced after a delay that doubles each time; after MAX_START_ATTEMPTS failed starts in a row,
+    every task raises `Unavailable`. No worker outlives the process that started it (`die_with_parent`).
     """
 
     def __init__(
@@ -94,10 +93,21 @@ class WorkerPool:
     async def run(self, function: Callable[..., Any], *args: Any) -> tuple[Any, float]:
         """`function(*args)` in a worker: its result and the CPU seconds it took there. Raises `Lost` or
         `Unavailable`, or what the function raised."""
-        try:
-            return await self._run(function, args, alone=False)
-        except _Suspect:  # its worker or another died while it ran: run it alone to know
-            return await self._run(function, args, alone=True)
+        alone, unstarted = False, 0
+        while True:
+            try:
+                return await self._submit(function, args, alone)
+            except _Broken as broken:
+                if broken.started:
+                    if alone:
+                        raise Lost("worker_died", "its worker died") from None
+                    alone = True  # any task beside it may have killed the worker: run it alone to know
+                elif alone or broken.pool.fruitless:  # it, or any task waiting with it, may have killed the worker
+                    unstarted += 1
+                    if unstarted > MAX_RESUBMITS:
+                        raise Lost("pool_broken", f"its worker died {unstarted} times before it started") from None
+                    alone = True
+                # else it was waiting while a task that had started broke the pool: submit it again
 
     async def close(self) -> None:
         """Stop the workers, in a thread: waiting for them must not block the event loop."""
@@ -110,34 +120,27 @@ class WorkerPool:
             return
         await asyncio.to_thread(pool.executor.shutdown, wait=True, cancel_futures=True)
 
-    async def _run(self, function: Callable[..., Any], args: tuple[Any, ...], alone: bool) -> tuple[Any, float]:
-        """Run in the pool (`alone`: with no other task in it). When the pool breaks with the task in it, the
-        pool is replaced, and the task is submitted again if it had not started; if it had, it is lost when it
-        ran out of time or ran alone, else it is a suspect (`_Suspect`)."""
+    async def _submit(self, function: Callable[..., Any], args: tuple[Any, ...], alone: bool) -> tuple[Any, float]:
+        """Run once in the pool (`alone`: with no other task in it); raises `Lost` when the task ran out of time,
+        `_Broken` when the pool broke otherwise with the task in it (the pool is then replaced)."""
         permits = self._capacity if alone else 1
         async with self._alone if alone else contextlib.nullcontext():
             for _ in range(permits):
                 await self._slots.acquire()
         slot = self._free_slots.pop()
         try:
-            for _ in range(MAX_RESUBMITS + 1):
-                pool = await self._ready()
-                submitted = time.monotonic()
-                try:
-                    return await asyncio.get_running_loop().run_in_executor(
-                        pool.executor, _run_in_worker, function, args, self.timeout, slot
-                    )
-                except BrokenProcessPool:
-                    self._replace(pool)
-                    started = self._started[slot]
-                    if started < submitted:  # it was only waiting in the pool
-                        continue
-                    if self.timeout and time.monotonic() - started >= self.timeout:
-                        raise Lost("timeout", f"over {self.timeout:g} s") from None
-                    if alone:
-                        raise Lost("worker_died", "its worker died") from None
-                    raise _Suspect from None
-            raise Lost("pool_broken", f"its pool broke {MAX_RESUBMITS + 1} times before it started")
+            pool = await self._ready()
+            submitted = time.monotonic()
+            try:
+                return await asyncio.get_running_loop().run_in_executor(
+                    pool.executor, _run_in_worker, function, args, self.timeout, slot
+                )
+            except BrokenProcessPool:
+                self._replace(pool)
+                started = self._started[slot]
+                if started >= submitted and self.timeout and time.monotonic() - started >= self.timeout:
+                    raise Lost("timeout", f"over {self.timeout:g} s") from None
+                raise _Broken(pool, started=started >= submitted) from None
         finally:
             self._free_slots.append(slot)
             for _ in range(permits):
@@ -163,7 +166,8 @@ class WorkerPool:
         if self._fruitless:
             await asyncio.sleep(min(BACKOFF_MAX, BACKOFF * 2 ** (self._fruitless - 1)))
         _CONTEXT.set_forkserver_preload(self.preload)  # no effect once the server runs: it is one per process
-        multiprocessing.forkserver.ensure_running()  # from this thread, whose end the server's must follow
+        # The server dies when the thread that started it ends: this one, the event loop's, not a passing thread.
+        multiprocessing.forkserver.ensure_running()
         pool = await asyncio.to_thread(self._new_pool)
         self._failed_starts = 0
         return pool
@@ -197,8 +201,8 @@ class WorkerPool:
         if broken.broken:
             return
         broken.broken = True
-        ran_a_task = max(self._started) >= broken.ready_at
-        self._fruitless = 0 if ran_a_task else self._fruitless + 1
+        broken.fruitless = max(self._started) < broken.ready_at
+        self._fruitless = self._fruitless + 1 if broken.fruitless else 0
         logger.warning("A worker was stopped (time limit) or died: starting a new pool")
         self._pool = asyncio.ensure_future(self._start())
         broken.executor.shutdown(wait=False, cancel_futures=True)
@@ -210,9 +214,10 @@ _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
 def die_with_parent(parent: int | None = None) -> None:
-    """Have the kernel SIGKILL this process when the thread that started it ends (PR_SET_PDEATHSIG): no process
-    of a crawl may outlive a SIGKILLed crawl, and a worker stuck in C would see no softer notice. `parent`: the
-    pid the parent must still have; if it is already gone, die now."""
+    """Have the kernel SIGKILL this process when the thread that started it ends (PR_SET_PDEATHSIG), so that a
+    SIGKILLed crawl leaves no process behind: the server the workers fork from dies with the crawl, the workers
+    with the server, and the resource tracker ends when no process holds its pipe. A worker stuck in C would see
+    no softer notice. `parent`: the pid the parent must still have; if it is already gone, die now."""
     prctl = ctypes.CDLL(None, use_errno=True).prctl
     prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
     if prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0):
