@@ -11,6 +11,7 @@ import multiprocessing
 import multiprocessing.forkserver
 import os
 import signal
+import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -27,8 +28,8 @@ BACKOFF_MAX = 30.0
 
 
 class Lost(Exception):
-    """The task is dropped for `reason`: timeout, worker_died (it killed its worker), pool_broken (it never
-    started: every pool it was in broke first)."""
+    """The task is dropped for `reason`: timeout, worker_died (it killed its worker), pool_broken (its worker
+    died before it started, more than MAX_RESUBMITS times)."""
 
     def __init__(self, reason: str, detail: str) -> None:
         super().__init__(detail)
@@ -41,6 +42,8 @@ class Unavailable(Exception):
 
 @dataclass
 class _Pool:
+    """A started executor and what became of it."""
+
     executor: ProcessPoolExecutor
     ready_at: float  # time.monotonic() once every worker runs: a task started after it started in this pool
     broken: bool = False
@@ -78,7 +81,7 @@ class WorkerPool:
     ) -> None:
         self.workers = workers
         self.timeout = timeout  # seconds per task, 0 = none
-        self.preload = ["pipelines.extract.forkserver", *preload]
+        self.preload = ["pipelines.extract.forkserver", *preload]  # first: the server dies with its crawl from then on
         self.on_restart = on_restart  # called once per broken pool
         self._pool: asyncio.Future[_Pool] | None = None  # the current pool, once starting
         self._capacity = 2 * workers
@@ -235,9 +238,8 @@ def _worker_started(started: Any) -> None:
     """In each worker: die with the server it forked from, keep the start-time array; SIGALRM keeps its default
     action, ending the process."""
     global _started
-    from pipelines.extract import forkserver  # preloaded by that server: its pid is the server's
-
-    die_with_parent(forkserver.PID)
+    server = sys.modules.get("pipelines.extract.forkserver")  # preloaded by that server: its pid is the server's
+    die_with_parent(server.PID if server else None)
     _started = started
     signal.signal(signal.SIGALRM, signal.SIG_DFL)
 
