@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 from pydantic.functional_validators import AfterValidator, BeforeValidator
 
 __all__ = ["Seeds", "SeedsError", "SiteSeed", "load_seeds"]
@@ -64,6 +64,7 @@ class SiteSeed(BaseModel):
     sitemaps: list[Url] = Field(default_factory=list)
     allow: list[Regex] = Field(default_factory=list)
     deny: list[Regex] = Field(default_factory=list)
+    max_requests: Annotated[StrictInt, Field(ge=1)] | None = None  # None: CRAWL_MAX_REQUESTS_PER_SITE
 
     @model_validator(mode="after")
     def _has_an_entry_point(self) -> SiteSeed:

@@ -32,10 +32,22 @@ DOWNLOAD_HANDLERS = {"file": None, "s3": None, "ftp": None, "data": None}
 DOWNLOADER_MIDDLEWARES = {
     "crawler.middlewares.PublicAddressesOnly": 50,
     "crawler.middlewares.SkipStored": 60,
+    "crawler.budget.RequestBudget": 110,  # after robots.txt (100): a forbidden URL costs no budget
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "crawler.throttle.RateLimitRetry": 550,  # in RetryMiddleware's place
     # After decompression (590) and redirects (600), before retries (550): a bot challenge does not clear on a retry.
     "crawler.challenges.ChallengePages": 585,
 }
 BLOCK_PRIVATE_ADDRESSES = True  # refuse loopback, private and link-local hosts (cloud metadata, intranet)
+SPIDER_MIDDLEWARES = {"crawler.budget.ListingTraps": 950}  # next to the spider: it sees every page's output
+# Rate limits (crawler/throttle.py): a 429/503 pauses its domain for its Retry-After, else an exponential back-off.
+THROTTLE_HTTP_CODES = [429, 503]
+THROTTLE_RETRY_TIMES = 5  # a busy site may refuse a request several times before letting it through
+THROTTLE_BACKOFF_BASE = 1.0  # seconds of the first back-off without Retry-After; doubled at each throttled answer
+THROTTLE_MAX_DELAY = 60.0  # seconds: the longest pause, whatever Retry-After asks
+# Budgets against traps (crawler/budget.py)
+CRAWL_MAX_REQUESTS_PER_SITE = 5000  # per run, retries included; a site's seeds `max_requests` overrides it; 0 = none
+CRAWL_TRAP_MIN_PAGES = 20  # a URL pattern with this many pages found through links and no article is a trap
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

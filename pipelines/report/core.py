@@ -185,11 +185,29 @@ def source_metrics(counters: Mapping[str, int], records: Sequence[Mapping[str, A
         "self_repeat_collapsed": counters.get("dedup/self_repeat_pages", 0),
         "already_stored": counters.get("crawl/skipped/already_stored", 0),
         "blocked": _blocked(counters),
+        "throttled": _throttled(counters),
+        "crawl_limits": _crawl_limits(counters),
         "median_words": int(statistics.median(words)) if words else None,
         "fields": {
             label: round(sum(1 for record in records if record.get(key)) / stored, 3) if stored else None
             for label, key in FIELDS.items()
         },
+    }
+
+
+def _throttled(counters: Mapping[str, int]) -> dict[str, Any]:
+    """Answers that asked the crawl to slow down (429, 503), by status, and requests still refused after waiting."""
+    statuses = {key: key.removeprefix("crawl/throttled/") for key in counters if key.startswith("crawl/throttled/")}
+    by_status = {status: counters[key] for key, status in sorted(statuses.items()) if status.isdigit() and counters[key]}
+    return {"by_status": by_status, "gave_up": counters.get("crawl/throttled/gave_up", 0)}
+
+
+def _crawl_limits(counters: Mapping[str, int]) -> dict[str, int]:
+    """URL traps found, and the requests not made because of them or of the site's request budget."""
+    return {
+        "traps": counters.get("crawl/traps", 0),
+        "trap_requests_skipped": counters.get("crawl/skipped/trap", 0),
+        "budget_requests_skipped": counters.get("crawl/skipped/budget", 0),
     }
 
 
@@ -269,7 +287,33 @@ def judge_source(metrics: Mapping[str, Any], rules: HealthRules, earlier: Sequen
             level = WARNING if label in REQUIRED_FIELDS else NOTE
             reasons.append(_reason(level, f"{label} missing on {1 - share:.0%} of {plural(stored, 'record')}"))
     reasons += _yield_reasons(source_yield(metrics), earlier, rules)
+    reasons += _throttle_reasons(metrics) + _limit_reasons(metrics)
     return sorted(reasons, key=lambda reason: -_SEVERITY[reason["level"]])
+
+
+def _throttle_reasons(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A source that rate-limits the crawl: a warning when requests were still refused after every wait."""
+    throttled = metrics["throttled"]
+    if not throttled["by_status"]:
+        return []
+    answers = ", ".join(f"HTTP {status}: {value}" for status, value in throttled["by_status"].items())
+    if throttled["gave_up"]:
+        return [_reason(WARNING, f"stays throttled ({answers}): {plural(throttled['gave_up'], 'request')} still "
+                                 "refused after waiting as asked; crawl it more slowly (DOWNLOAD_SLOTS delay) or "
+                                 "raise THROTTLE_RETRY_TIMES")]  # fmt: skip
+    return [_reason(NOTE, f"throttled ({answers}): every refused request got through after waiting as asked")]
+
+
+def _limit_reasons(metrics: Mapping[str, Any]) -> list[dict[str, str]]:
+    """A source cut short by its request budget (a warning: pages may be missing), or with URL traps avoided."""
+    limits, reasons = metrics["crawl_limits"], []
+    if limits["budget_requests_skipped"]:
+        reasons.append(_reason(WARNING, f"request budget reached: {plural(limits['budget_requests_skipped'], 'request')} "
+                                        "not made (max_requests in the seeds, CRAWL_MAX_REQUESTS_PER_SITE)"))  # fmt: skip
+    if limits["traps"]:
+        reasons.append(_reason(NOTE, f"{plural(limits['traps'], 'URL trap')} (a URL pattern giving only listings) "
+                                     f"not followed: {plural(limits['trap_requests_skipped'], 'request')} not made"))  # fmt: skip
+    return reasons
 
 
 def _wall_reasons(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[str, str]]:
