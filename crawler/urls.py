@@ -56,16 +56,13 @@ def _kept_query(query: str) -> str:
 def request_url(url: str) -> str:
     """The URL to request: normalized (courlan: case, default port, path), without fragment or tracking
     parameters, its other parameters kept and sorted."""
-    parts = urlsplit(url)
     try:
-        base = normalize_url(urlunsplit(parts._replace(query="", fragment="")), strict=True)
-    except ValueError:
+        parts = urlsplit(url)
+        base = urlsplit(normalize_url(urlunsplit(parts._replace(query="", fragment="")), strict=True))
+    except ValueError:  # not a URL urllib can split (a broken IPv6 host, a bad port): requested as given
         return url
     query = _kept_query(parts.query)
-    if not query:
-        return base
-    path = urlsplit(base).path or "/"
-    return urlunsplit(urlsplit(base)._replace(path=path, query=query))
+    return urlunsplit(base._replace(path=base.path or "/", query=query)) if query else base.geturl()
 
 
 @functools.lru_cache(maxsize=4096)
