@@ -190,7 +190,10 @@ async def extract_with_no_file_descriptor_left(
 
 def test_a_pool_that_failed_to_start_is_started_again(caplog: pytest.LogCaptureFixture) -> None:
     pipeline = make_pipeline(workers=1)
-    failed = lambda: "could not be started" in caplog.text  # noqa: E731
+
+    def failed() -> bool:
+        return "could not be started" in caplog.text
+
     results = asyncio.run(extract_with_no_file_descriptor_left(pipeline, ["ok-0", "ok-1"], failed))
     assert failed(), "the first start failed"
     assert all(isinstance(result, Article) for result in results.values()), results
