@@ -199,6 +199,48 @@ def test_racing_workers_never_both_keep_near_duplicates(redis_server: RedisServe
     assert [sum(pair) for pair in kept] == [1] * 400, "one copy of each article kept, never both, never none"
 
 
+def test_a_copy_met_while_another_worker_supersedes_finds_the_kept_one(redis_server: RedisServer) -> None:
+    """One client replaces its kept article by a preferred copy while another offers a third copy of it, at the
+    same moment, 400 times: the third copy always finds one of them (else two would be stored)."""
+    crawl = f"race{uuid.uuid4().hex[:8]}"
+    clusters: dict[int, list[newsfarm.FarmArticle]] = {}
+    for article in newsfarm.generate(articles=400, clusters=400, copies=2):
+        clusters.setdefault(article.cluster or 0, []).append(article)
+    rounds = [
+        [_doc(" ".join(article.paragraphs), f"http://race.test/{n}/{side}") for side, article in enumerate(copies)]
+        for n, copies in clusters.items()
+    ]
+    barrier = threading.Barrier(2)
+    found: list[bool | None] = [None] * len(rounds)
+    indexes = [
+        RedisNearDupIndex(redis_server.client(), f"newsdedup:{{{crawl}}}", DedupConfig()).owned_by(f"w{side}")
+        for side in (0, 1)
+    ]
+
+    def superseder() -> None:
+        for old, new, _ in rounds:
+            assert indexes[0].find_or_add(*old) is None
+            barrier.wait()
+            indexes[0].supersede_and_add(old[0].id, *new)
+
+    def meeter() -> None:
+        for n, (_, _, third) in enumerate(rounds):
+            barrier.wait()
+            found[n] = indexes[1].find_or_add(*third) is not None
+
+    threads = [threading.Thread(target=superseder), threading.Thread(target=meeter)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert len(rounds) == 400
+    doubled = found.count(False)
+    print(f"{doubled} of {len(rounds)} third copies kept beside the superseding one")
+    assert doubled == 0
+    assert found.count(True) == 400
+    assert sorted(indexes[0].docs) == sorted(new[0].id for _, new, _ in rounds), "only the preferred copies kept"
+
+
 def test_the_redis_index_gives_the_in_memory_answers(redis_server: RedisServer) -> None:
     articles = newsfarm.generate(articles=60, clusters=20, copies=2)
     memory = NearDupIndex()
@@ -224,8 +266,7 @@ def test_supersede_and_remove_follow_the_in_memory_index(redis_server: RedisServ
     assert index.find_or_add(*first) is None
     match = index.find_or_add(*second)
     assert match is not None and match.reason == "near_duplicate" and match.kept.id == first[0].id
-    index.supersede(first[0].id, second[0])
-    index.add(*second)
+    index.supersede_and_add(first[0].id, *second)
     again = index.find_or_add(*_doc(texts[0], "http://c.test/1"))
     assert again is not None and again.kept.id == second[0].id, "the superseded copy now finds the one kept instead"
     index.remove(second[0].id)

@@ -304,8 +304,11 @@ class DedupPipeline:
         if preferred(doc, match.kept, match.reason == "same_url") and self._withdraw(match.kept.id, item):
             # The new copy is preferred and the old one was not written yet: swap them.
             old = self.kept.pop(match.kept.id)
-            self.index.supersede(match.kept.id, doc)
-            self.index.add(doc, keys, shingles, signature)
+            if isinstance(self.index, RedisNearDupIndex):  # one script: no moment when neither copy is found
+                self.index.supersede_and_add(match.kept.id, doc, keys, shingles, signature)
+            else:
+                self.index.supersede(match.kept.id, doc)
+                self.index.add(doc, keys, shingles, signature)
             item.duplicates = [*old.duplicates, self._link(old.url, match)]
             self._keep(item)
             self._announce(item.id, item.url, old.url, old.site, match)

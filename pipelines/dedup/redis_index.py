@@ -53,14 +53,16 @@ end
 
 # KEYS: docs, aliases, shingles, claims, pending, bands, <url keys>.
 # ARGV: mode ('find' = find_or_add, 'add'), id, DocInfo JSON, shingles, threshold, url ttl (ms, 0 = none),
-#       owner ('' = none), <band fields>.
+#       owner ('' = none), superseded id ('' = none), <band fields>.
 # Returns {reason, kept id, kept DocInfo JSON, similarity} for a match, after indexing the kept article under
 # the copy's URL keys too (no later run fetches the copy again); else inserts the article and returns false.
+# An add that supersedes an id aliases it to the new one in the same script: no other worker ever sees the
+# old id resolve to nothing, which would let it keep its own copy.
 _FIND_OR_ADD = _LUA_COMMON + """
 local mode, id, doc, shingles = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
-local threshold, ttl, owner = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7]
+local threshold, ttl, owner, superseded = tonumber(ARGV[5]), tonumber(ARGV[6]), ARGV[7], ARGV[8]
 local n_url = #KEYS - 6
-local fields = {unpack(ARGV, 8)}
+local fields = {unpack(ARGV, 9)}
 
 -- A sorted big-endian uint32 array as a Lua array of numbers (struct.unpack, 200 values per call).
 local function decode(blob)
@@ -157,6 +159,11 @@ if redis.call('HSETNX', K_SHINGLES, id, shingles) == 1 then
   redis.call('HSET', K_BANDS, unpack(updates))
 end
 if new and owner ~= '' then redis.call('HSET', K_PENDING, id, owner) end
+if superseded ~= '' and superseded ~= id then
+  redis.call('HSET', K_ALIASES, superseded, id)
+  redis.call('HDEL', K_DOCS, superseded)
+  redis.call('HDEL', K_PENDING, superseded)
+end
 return false
 """
 
@@ -195,13 +202,6 @@ for i = 1, #aliases, 2 do
 end
 """
 
-# KEYS: docs, aliases, shingles, claims, pending, bands. ARGV: old id, new id.
-_SUPERSEDE = _LUA_COMMON + """
-redis.call('HSET', K_ALIASES, ARGV[1], ARGV[2])
-redis.call('HDEL', K_DOCS, ARGV[1])
-redis.call('HDEL', K_PENDING, ARGV[1])
-"""
-
 # KEYS: docs, aliases, shingles, claims, pending, bands, url key. ARGV: url ttl (ms, 0 = none).
 # 1 when the URL key belongs to an article that is written (not pending), and the key's life is renewed.
 _IS_STORED = _LUA_COMMON + """
@@ -220,7 +220,8 @@ def config_name(config: DedupConfig) -> str:
 
 
 class RedisNearDupIndex:
-    """NearDupIndex's interface (find_or_add, add, supersede, remove, signature, docs, runs) over Redis.
+    """NearDupIndex's interface (find_or_add, add, remove, signature, docs, runs) over Redis, with its
+    supersede-then-add as one atomic `supersede_and_add`.
 
     `owner` names the worker whose new articles are *pending* until `confirm`: kept but maybe not written yet,
     so a dead worker's unwritten articles can be forgotten (`remove`) and fetched again, and an incremental
@@ -243,7 +244,6 @@ class RedisNearDupIndex:
         self._fixed = [f"{self.prefix}:{name}" for name in names]
         self._find_or_add = client.register_script(_FIND_OR_ADD)
         self._remove = client.register_script(_REMOVE)
-        self._supersede = client.register_script(_SUPERSEDE)
         self._is_stored = client.register_script(_IS_STORED)
         self.docs = _Docs(client, self._fixed[0])
         self.runs = _Runs(client, f"{self.prefix}:runs")
@@ -285,10 +285,14 @@ class RedisNearDupIndex:
         keys, args = self._call("add", doc, list(url_keys), shingles, signature)
         self._find_or_add(keys=keys, args=args)
 
-    def supersede(self, old_id: str, new: DocInfo) -> None:
-        """`new` is kept instead of `old_id`: everything that found the old one now finds the new one."""
-        if old_id != new.id:
-            self._supersede(keys=self._fixed, args=[old_id, new.id])
+    def supersede_and_add(
+        self, old_id: str, new: DocInfo, url_keys: Iterable[str], shingles: np.ndarray, signature: np.ndarray
+    ) -> None:
+        """Index `new` (as `add`) kept instead of `old_id`, in one script: everything that found the old one
+        now finds the new one, and nothing ever finds neither."""
+        keys, args = self._call("add", doc=new, url_keys=list(url_keys), shingles=shingles, signature=signature,
+                                superseded=old_id)  # fmt: skip
+        self._find_or_add(keys=keys, args=args)
 
     def remove(self, doc_id: str) -> None:
         """Forget an article that never landed, and the superseded ids that stood for it."""
@@ -341,7 +345,8 @@ class RedisNearDupIndex:
         return f"{self.prefix}:url:{url_key}"
 
     def _call(
-        self, mode: str, doc: DocInfo, url_keys: Sequence[str], shingles: np.ndarray, signature: np.ndarray
+        self, mode: str, doc: DocInfo, url_keys: Sequence[str], shingles: np.ndarray, signature: np.ndarray,
+        superseded: str = "",
     ) -> tuple[list[str], list[str | bytes | float | int]]:
         if not doc.id or any(c.isspace() for c in doc.id):
             raise ValueError(f"a document id must be a non-empty word, got {doc.id!r}")
@@ -349,7 +354,7 @@ class RedisNearDupIndex:
         keys = [*self._fixed, *(self._url(key) for key in url_keys)]
         args: list[str | bytes | float | int] = [
             mode, doc.id, info, _encode(shingles), repr(self.config.threshold), self.url_ttl_ms, self.owner or "",
-            *self.band_fields(signature),
+            superseded, *self.band_fields(signature),
         ]  # fmt: skip
         return keys, args
 
