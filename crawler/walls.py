@@ -20,7 +20,7 @@ __all__ = [
     "consent_markup",
     "consent_wall",
     "is_paywalled",
-    "link_share",
+    "is_link_list",
     "soft_404",
 ]
 
@@ -85,7 +85,8 @@ _CONSENT_MARKUP = re.compile(
     re.IGNORECASE,
 )
 # The wording of consent dialogs (their buttons and their first lines), not the words of an article about
-# cookies: English, French, German, Spanish, Italian, Portuguese, Dutch, Polish.
+# cookies: English, French, German, Spanish, Italian, Portuguese, Dutch, Polish. Matched on lower-cased text, which
+# is several times faster than IGNORECASE.
 _CONSENT_WORDING = re.compile(
     r"\b(?:we use cookies|this (?:site|website) uses cookies|accept all(?: cookies)?|reject all|"
     r"manage (?:your )?(?:cookie )?(?:preferences|choices|settings|consent)|cookie (?:settings|preferences)|"
@@ -104,10 +105,12 @@ _CONSENT_WORDING = re.compile(
     r"configurar cookies|utilizziamo (?:i )?cookie|accetta tutt[io]|rifiuta tutt[io]|noi e i nostri partner|"
     r"gestisci (?:le )?preferenze|aceitar (?:todos|tudo|os cookies)|rejeitar todos|nós e os nossos parceiros|"
     r"wij gebruiken cookies|alle cookies accepteren|wij en onze partners|"
-    r"używamy plików cookie|akceptuję wszystkie|zaakceptuj wszystkie|my i nasi partnerzy)",
-    re.IGNORECASE,
+    r"używamy plików cookie|akceptuję wszystkie|zaakceptuj wszystkie|my i nasi partnerzy)"
 )
 _CONSENT_SHARE = 0.5  # of the extracted words, in paragraphs worded as a consent dialog
+# Consent dialogs are short: a page with more words has a body, whatever banner it carries (and the regex costs
+# more than the rest of the check on a long article).
+_CONSENT_MAX_WORDS = 1000
 
 
 def consent_markup(html: str) -> bool:
@@ -119,9 +122,15 @@ def consent_markup(html: str) -> bool:
 def consent_wall(paragraphs: Sequence[str]) -> bool:
     """Whether the extracted page is a consent dialog: most of its words in paragraphs worded as one (a headline
     about consent buttons is news; a page made of them is the dialog)."""
-    total = sum(len(paragraph.split()) for paragraph in paragraphs)
-    worded = sum(len(paragraph.split()) for paragraph in paragraphs if _CONSENT_WORDING.search(paragraph))
-    return total > 0 and worded >= _CONSENT_SHARE * total
+    sizes = [len(paragraph.split()) for paragraph in paragraphs]
+    total = sum(sizes)
+    if not total or total > _CONSENT_MAX_WORDS:
+        return False
+    lowered = [paragraph.lower() for paragraph in paragraphs]
+    if not _CONSENT_WORDING.search("\n".join(lowered)):  # one pass for the many pages without any
+        return False
+    worded = sum(size for size, paragraph in zip(sizes, lowered) if _CONSENT_WORDING.search(paragraph))
+    return worded >= _CONSENT_SHARE * total
 
 
 # A not-found page's title or heading, alone or beside the site's name, in the major languages.
@@ -140,16 +149,22 @@ _TITLE_PARTS = re.compile(r"\s+[|–—·-]\s+|\s*[|–—·]\s*")  # title and 
 
 def soft_404(tree: HtmlElement) -> str | None:
     """The page's title or first heading when it says "not found" (a soft 404: a not-found page served as 200)."""
-    headings = (tree.findtext(".//title"), next((" ".join(h.text_content().split()) for h in tree.iter("h1")), None))
+    title = next(tree.iter("title"), None)
+    heading = next(tree.iter("h1"), None)
+    headings = (title.text_content() if title is not None else None,
+                " ".join(heading.text_content().split()) if heading is not None else None)  # fmt: skip
     for heading in headings:
         if heading and any(_NOT_FOUND.fullmatch(part) for part in _TITLE_PARTS.split(heading.strip()) if part):
             return heading.strip()
     return None
 
 
-def is_paywalled(tree: HtmlElement) -> bool:
+def is_paywalled(html: str, tree: HtmlElement) -> bool:
     """Whether the page declares its content not free (schema.org `isAccessibleForFree: false`, in JSON-LD or
-    microdata): the paywall markup publishers give search engines."""
+    microdata): the paywall markup publishers give search engines. `html` is the page `tree` was parsed from:
+    most pages do not name the property at all, and are not parsed for it."""
+    if "isAccessibleForFree" not in html:
+        return False
     for raw in tree.xpath('//script[@type="application/ld+json"]/text()'):
         try:
             data = json.loads(raw)
@@ -176,17 +191,19 @@ def _is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() in ("false", "no", "0"))
 
 
-def link_share(paragraphs: Sequence[str], link_texts: Iterable[str]) -> float:
-    """Share of the extracted words in paragraphs that are a link's whole text: near 1 for a list of links (agenda,
-    archive, sitemap pages), low for an article, whose links are a few words inside its sentences."""
+def is_link_list(paragraphs: Sequence[str], link_texts: Iterable[str], share: float) -> bool:
+    """Whether at least `share` of the extracted words are in paragraphs that are a link's whole text: a list of
+    links (agenda, archive, sitemap pages), not an article, whose links are a few words inside its sentences.
+    Link texts are short, so a page of long paragraphs is an article without reading its links."""
+    sizes = [len(paragraph.split()) for paragraph in paragraphs]
+    total = sum(sizes)
+    if not total or sum(size for size in sizes if size <= _LINK_MAX_WORDS) < share * total:
+        return False
     links = {_bare(text) for text in link_texts}
-    total = linked = 0
-    for paragraph in paragraphs:
-        size = len(paragraph.split())
-        total += size
-        if _bare(paragraph) in links:
-            linked += size
-    return linked / total if total else 0.0
+    return sum(size for size, paragraph in zip(sizes, paragraphs) if _bare(paragraph) in links) >= share * total
+
+
+_LINK_MAX_WORDS = 30  # words of the longest link text counted (a headline)
 
 
 def _bare(text: str) -> str:

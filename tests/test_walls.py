@@ -4,11 +4,12 @@ article pages that carry a consent banner, a comment captcha or a few links and 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 
 import pytest
 from lxml.html import fromstring
 
-from crawler.walls import challenge_vendor, consent_markup, consent_wall, is_paywalled, link_share, soft_404
+from crawler.walls import challenge_vendor, consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
 
 ARTICLE = "<p>" + " ".join(["Le conseil a voté le budget de la ville après trois heures de débat."] * 20) + "</p>"
 
@@ -62,6 +63,10 @@ def test_pages_a_protection_lets_through_are_not_challenges(status: int, headers
 )  # fmt: skip
 def test_consent_dialogs_in_several_languages(paragraphs: list[str]) -> None:
     assert consent_wall(paragraphs)
+
+
+def test_a_long_page_is_not_a_consent_dialog_whatever_its_banner() -> None:
+    assert not consent_wall(["Accepter et fermer", "Tout refuser", *["Le conseil a voté le budget de la ville."] * 200])
 
 
 def test_an_article_about_consent_buttons_is_not_a_wall() -> None:
@@ -121,18 +126,28 @@ def test_articles_about_missing_pages_are_not_soft_404s(title: str) -> None:
 )
 def test_paywall_declared_in_json_ld(markup: dict[str, object], paywalled: bool) -> None:
     page = f'<html><head><script type="application/ld+json">{json.dumps(markup)}</script></head><body></body></html>'
-    assert is_paywalled(fromstring(page)) is paywalled
+    assert is_paywalled(page, fromstring(page)) is paywalled
 
 
 def test_paywall_declared_in_microdata() -> None:
     page = '<html><body><div itemscope><meta itemprop="isAccessibleForFree" content="false"></div></body></html>'
-    assert is_paywalled(fromstring(page))
+    assert is_paywalled(page, fromstring(page))
 
 
-def test_link_share_tells_a_list_of_links_from_an_article() -> None:
+def test_a_list_of_links_is_told_from_an_article() -> None:
     months = [f"Agenda de {month} 2025" for month in ("janvier", "février", "mars", "avril", "mai", "juin")]
     events = [f"Concert au parc, soirée numéro {n}" for n in range(20)]
-    assert link_share([*months, *(f"- {event}" for event in events)], [*months, *events]) == 1.0
+    assert is_link_list([*months, *(f"- {event}" for event in events)], [*months, *events], 0.5)
     article = ["Le conseil municipal a voté le budget, a expliqué le maire au Journal de la ville ce mardi soir."] * 6
-    assert link_share([*article, "Journal de la ville"], ["Journal de la ville", "Accueil", "Contact"]) < 0.1
-    assert link_share([], ["x"]) == 0.0
+    assert not is_link_list([*article, "Journal de la ville"], ["Journal de la ville", "Accueil", "Contact"], 0.5)
+    brief = ["Le maire a signé.", "Accueil", "Contact", "Le budget est voté ce soir par le conseil."]
+    assert not is_link_list(brief, ["Accueil", "Contact"], 0.5)
+    assert not is_link_list([], ["x"], 0.5)
+
+
+def test_a_long_article_is_never_read_for_its_links() -> None:
+    def links() -> Iterator[str]:
+        raise AssertionError("links read")
+        yield ""
+
+    assert not is_link_list(["un mot " * 40] * 5, links(), 0.5)

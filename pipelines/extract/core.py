@@ -25,7 +25,7 @@ from trafilatura.xpaths import BODY_XPATH
 from crawler.items import Article, Page
 from crawler.pages import declared_page_type, jsonld_objects
 from crawler.urls import is_http_url, request_url
-from crawler.walls import consent_markup, consent_wall, is_paywalled, link_share, soft_404
+from crawler.walls import consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
 from pipelines.extract.cleanup import clean_paragraphs
 from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 from pipelines.extract.dates import page_dates
@@ -46,7 +46,7 @@ _SERVICE_PAGE_TITLE = re.compile(
 )
 # Options of every trafilatura call: comment threads are never article text, tables are, and paragraphs
 # repeated inside a page stay (collapsing repeats is the dedup stage's job, with its own rule).
-# A page whose extracted words are mostly its links' whole texts is a list of links (crawler.walls.link_share).
+# A page whose extracted words are mostly its links' whole texts is a list of links (crawler.walls.is_link_list).
 _MAX_LINK_SHARE = 0.5
 _TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False, "fast": True}
 # trafilatura's extract_catstags keeps the links of tag and category lists whose href match these; and when it finds
@@ -123,10 +123,10 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     word_count = len(words(text))
     if word_count > options.max_words:
         raise NotAnArticle("too_long", f"{word_count} words")
-    paywalled = is_paywalled(tree)
+    paywalled = is_paywalled(page.html, tree)
     if word_count < (options.min_words_declared if declared and not paywalled else options.min_words):
         raise NotAnArticle("blocked/paywall" if paywalled else "too_short", f"{word_count} words")
-    if link_share(paragraphs, (link.text_content() for link in tree.iter("a"))) >= _MAX_LINK_SHARE:
+    if is_link_list(paragraphs, (link.text_content() for link in tree.iter("a")), _MAX_LINK_SHARE):
         raise NotAnArticle("link_list", "most of its text is the text of its links")
     if not declared:
         _check_looks_like_news(tree, doc, paragraphs)
