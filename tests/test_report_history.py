@@ -95,11 +95,14 @@ def test_earlier_yields_reads_the_last_manifests_only(tmp_path: Path) -> None:
     prefixes = [f"story/2025-02-1{n}/2025021{n}T080000Z-aaaaaa" for n in range(6)]
     for n, prefix in enumerate(prefixes):
         stats = stats_for("tech", extract__ok=n, crawl__skipped__already_stored=1)
-        store.put(f"{prefix}/manifest.json", json.dumps({"run_id": prefix.rsplit("/")[-1], "stats": stats}).encode(), "")
+        manifest = {"run_id": prefix.rsplit("/")[-1], "finish_reason": "finished", "stats": stats}
+        store.put(f"{prefix}/manifest.json", json.dumps(manifest).encode(), "")
         store.put(f"{prefix}/part-00000.jsonl.gz", b"not read", "")
     store.put("story/2025-02-13/20250213T090000Z-bbbbbb/manifest.json", json.dumps({"recovered_by": "x"}).encode(), "")
+    store.put("story/2025-02-14/20250214T090000Z-dddddd/manifest.json",
+              json.dumps({"finish_reason": None, "stats": stats_for("tech", extract__ok=1)}).encode(), "")  # open
     store.put("other/2025-02-14/20250214T080000Z-cccccc/manifest.json", json.dumps({"stats": {}}).encode(), "")
-    assert earlier_yields(store, prefixes[5], 3) == [{"tech": 4}, {"tech": 5}]  # 13T09 has no stats; 15 is the run
+    assert earlier_yields(store, prefixes[5], 3) == [{"tech": 5}]  # 13T09: no stats, 14T09: open; 15 is the run
     assert store.reads == 3
     assert earlier_yields(store, prefixes[0], 3) == []
     assert earlier_yields(store, prefixes[5], 0) == []

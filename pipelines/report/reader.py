@@ -82,7 +82,8 @@ def earlier_yields(store: ObjectStore, run_prefix: str, limit: int) -> list[dict
     for ref in refs:
         data = store.get(f"{ref.prefix}/manifest.json")
         manifest = json.loads(data) if data else {}
-        if "stats" in manifest:  # a manifest recovered from a killed run's parts has none
+        # A run still open has partial stats; a manifest recovered from a killed run's parts has none.
+        if manifest.get("finish_reason") and "stats" in manifest:
             yields.append(source_yields(manifest["stats"]))
     return yields
 
