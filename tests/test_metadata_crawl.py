@@ -1,80 +1,71 @@
-"""End to end: record dates and the copy kept, from a real `scrapy crawl` of two outlets on 127.0.0.1
-(tests/support/metadata_site.py)."""
+"""End to end: `scrapy crawl news` over tests/support/headline_site.py: decoding, titles, language and authors as
+stored, and the seeds' `languages` filter."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pytest
 
-from tests.support import metadata_site as ms
+from tests.support import headline_site as site_pages
+from tests.support.headline_site import HEADLINES
 from tests.test_crawl import SCHEMA, CrawlResult, crawl
 
 
 @pytest.fixture(scope="module")
-def site() -> Iterator[ms.MetadataSite]:
-    with ms.serve() as served:
-        yield served
+def crawled(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[CrawlResult, dict[str, dict[str, Any]]]]:
+    with site_pages.serve() as site:
+        seeds = site.write_seeds(tmp_path_factory.mktemp("seeds") / "headlines.yaml", languages=["fr"])
+        result = crawl(seeds, tmp_path_factory.mktemp("out"))
+        assert result.returncode == 0, result.log[-3000:]
+        records = {record["url"].removeprefix(site.base): record for record in result.records()}
+        yield result, records
 
 
-@pytest.fixture(scope="module")
-def result(site: ms.MetadataSite, tmp_path_factory: pytest.TempPathFactory) -> CrawlResult:
-    tmp = tmp_path_factory.mktemp("metadata")
-    run = crawl(site.write_seeds(tmp / "seeds.yaml"), tmp / "out")
-    assert run.returncode == 0, run.log[-3000:]
-    return run
-
-
-@pytest.fixture(scope="module")
-def records(site: ms.MetadataSite, result: CrawlResult) -> dict[str, dict[str, Any]]:
-    found = result.records()
-    for record in found:
+def test_every_record_follows_the_schema(crawled: tuple[CrawlResult, dict[str, dict[str, Any]]]) -> None:
+    _, records = crawled
+    assert records
+    for record in records.values():
         jsonschema.validate(record, SCHEMA)
-    return {record["url"]: record for record in found}
 
 
-def dates(record: dict[str, Any]) -> tuple[Any, ...]:
-    return record["published"], record["published_source"], record["modified"]
+def test_a_utf8_page_with_two_stray_bytes_is_decoded_as_utf8(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    result, records = crawled
+    record = records[site_pages.ALMOST_UTF8]
+    assert record["title"] == HEADLINES[site_pages.ALMOST_UTF8]
+    assert site_pages.TEXTS[site_pages.ALMOST_UTF8][0] in record["text"], "every accented letter intact"
+    assert "Ã" not in json.dumps(record, ensure_ascii=False)
+    assert result.stats["crawl/encoding_stray_bytes"] == 2
 
 
-def test_the_publishers_page_is_kept_over_its_undated_amp_copy_with_its_date(
-    site: ms.MetadataSite, records: dict[str, dict[str, Any]]
-) -> None:
-    assert site.url("publisher", ms.AMP) not in records
-    kept = records[site.url("publisher", ms.CANONICAL)]
-    assert dates(kept) == (ms.CANONICAL_DATE, "jsonld", None)
-    assert {"url": site.url("publisher", ms.AMP), "reason": "same_url"} in kept["duplicates"]
+def test_a_stale_declared_charset_does_not_garble_utf8(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    record = crawled[1][site_pages.STALE_CHARSET]
+    assert record["title"] == HEADLINES[site_pages.STALE_CHARSET]
+    assert site_pages.TEXTS[site_pages.STALE_CHARSET][0] in record["text"]
 
 
-def test_dates_known_only_to_the_feed_or_the_sitemap_reach_the_record(
-    site: ms.MetadataSite, records: dict[str, dict[str, Any]]
-) -> None:
-    assert dates(records[site.url("publisher", ms.FEED_ONLY)]) == ("2025-02-10T07:30:00+01:00", "feed", None)
-    assert dates(records[site.url("publisher", ms.SITEMAP_ONLY)]) == (ms.SITEMAP_DATE, "sitemap", ms.SITEMAP_LASTMOD)
+def test_the_title_is_the_headline_without_the_site_name(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    assert crawled[1][site_pages.SITE_IN_TITLE]["title"] == HEADLINES[site_pages.SITE_IN_TITLE]
 
 
-def test_a_year_in_the_text_or_a_future_markup_date_gives_no_date(
-    site: ms.MetadataSite, records: dict[str, dict[str, Any]]
-) -> None:
-    assert dates(records[site.url("publisher", ms.YEAR_IN_TEXT)]) == (None, None, None)
-    assert dates(records[site.url("publisher", ms.FUTURE)]) == (None, None, None)
+def test_a_french_page_declaring_english_is_stored_as_french(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    record = crawled[1][site_pages.FRENCH_AS_EN]
+    assert (record["language"], record["declared_language"]) == ("fr", "en")
 
 
-def test_an_aggregator_copy_claiming_an_older_date_does_not_win(
-    site: ms.MetadataSite, records: dict[str, dict[str, Any]], result: CrawlResult
-) -> None:
-    assert site.url("aggregator", ms.AGGREGATED) not in records
-    kept = records[site.url("publisher", ms.COPIED)]
-    assert dates(kept) == (ms.COPIED_DATE, "jsonld", None)
-    links = [link for link in result.duplicates_log() if link["url"] == site.url("aggregator", ms.AGGREGATED)]
-    assert [link["kept_url"] for link in links] == [kept["url"]], json.dumps(result.duplicates_log(), indent=1)
+def test_languages_keep_only_articles_in_them(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    result, records = crawled
+    assert site_pages.ENGLISH not in records
+    assert result.stats["select/wrong_language"] == 1
+    assert sorted(records) == sorted(set(HEADLINES) - {site_pages.ENGLISH})
 
 
-def test_every_page_is_one_record_or_one_duplicate(site: ms.MetadataSite, records: dict[str, dict[str, Any]]) -> None:
-    assert set(records) == {
-        site.url("publisher", path)
-        for path in (ms.CANONICAL, ms.FEED_ONLY, ms.SITEMAP_ONLY, ms.YEAR_IN_TEXT, ms.FUTURE, ms.COPIED)
-    }
+def test_authors_are_a_list_of_names(crawled: tuple[CrawlResult, dict[str, Any]]) -> None:
+    _, records = crawled
+    assert records[site_pages.ALMOST_UTF8]["authors"] == ["Claire Dumas", "Julien Marchand"]
+    assert records[site_pages.SITE_IN_TITLE]["authors"] == ["Lucas Musset"]
+    assert all(record["source"] is None for record in records.values())
