@@ -11,7 +11,7 @@ from pathlib import Path
 import yaml
 
 from crawler.commands.crawl import INTERRUPTED_EXIT_CODE, NOTHING_FETCHED_EXIT_CODE, crawl_exit_code, nothing_fetched
-from tests.support import newsfarm
+from tests.support import newsfarm, querysite
 from tests.test_crawl import ROOT, crawl, crawl_command
 
 FINISHED = {"finish_reason": "finished", "scheduler/dequeued": 3, "scheduler/dequeued/memory": 3}
@@ -42,10 +42,9 @@ def free_port() -> int:
 
 
 def test_a_crawl_refused_every_host_exits_non_zero(tmp_path: Path) -> None:
-    with newsfarm.serve(articles=6, clusters=0) as farm:
-        seeds = farm.write_seeds(tmp_path / "farm.yaml", name="blocked")
-        result = crawl(seeds, tmp_path / "out", "BLOCK_PRIVATE_ADDRESSES=True")
-        requests = list(farm.request_log)
+    with querysite.serve() as site:  # on 127.0.0.1
+        result = crawl(site.write_seeds(tmp_path / "seeds.yaml"), tmp_path / "out", "BLOCK_PRIVATE_ADDRESSES=True")
+        requests = list(site.request_log)
     assert result.returncode == NOTHING_FETCHED_EXIT_CODE, result.log[-3000:]
     assert requests == []
     assert "crawl/skipped/private_address" in result.log
@@ -62,8 +61,8 @@ def test_a_crawl_whose_every_source_failed_exits_non_zero(tmp_path: Path) -> Non
 
 
 def test_an_incremental_run_that_found_nothing_new_exits_0(tmp_path: Path) -> None:
-    with newsfarm.serve(articles=6, clusters=0) as farm:
-        seeds = farm.write_seeds(tmp_path / "farm.yaml", name="again")
+    with querysite.serve() as site:
+        seeds = site.write_seeds(tmp_path / "seeds.yaml")
         first = crawl(seeds, tmp_path / "out")
         second = crawl(seeds, tmp_path / "out")
     assert first.returncode == 0, first.log[-3000:]
