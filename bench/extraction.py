@@ -12,6 +12,8 @@ in one process, with the two extractors taking turns page by page so that load f
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import datetime as dt
 import gzip
 import json
 import time
@@ -87,8 +89,9 @@ def load_metadata_pages(data: Path) -> list[MetadataPage]:
         body = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
         html = decode_html(body, declared_encoding(body, None)).text
         page = BenchPage(key, item["url"], html, item.get("articleBody", ""))
-        try:
-            ours: Article | None = extract_article(as_crawled(page), options)
+        try:  # fetched when fundus crawled it, so that later dates are refused as in a crawl
+            crawled = dataclasses.replace(as_crawled(page), fetched_at=_crawled_at(item["crawl_date"]))
+            ours: Article | None = extract_article(crawled, options)
         except NotAnArticle:
             ours = None
         plain = trafilatura.bare_extraction(html, url=page.url, with_metadata=True)
@@ -117,6 +120,37 @@ def title_author_report(pages: Sequence[MetadataPage]) -> None:
         titles = sum(_folded(found[p.id][0]) == _folded(p.truth["title"]) for p in titled)
         authors = sum(any(_folded(a) in _folded(found[p.id][1]) for a in p.truth["authors"]) for p in signed)
         print(f"{f'all ({len(pages)})':<14}{name:<13}{titles / len(titled):>8.3f}{authors / len(signed):>8.3f}")
+
+
+def _crawled_at(crawl_date: str) -> str:
+    """fundus's crawl time has no offset: as UTC, it is at most 12 hours later (a crawler in UTC-12)."""
+    return (dt.datetime.fromisoformat(crawl_date) + dt.timedelta(hours=12)).replace(tzinfo=dt.UTC).isoformat()
+
+
+def date_report(pages: Sequence[MetadataPage]) -> None:
+    """Share of pages whose date is the ground truth's calendar date (its date part, in its own offset), and the
+    dates present but wrong, over the pages whose truth has a date; then our wrong dates, and the ground-truth
+    dates days after the page's crawl (day and month swapped in the source)."""
+    dated = [p for p in pages if p.truth.get("published")]
+    after = [p for p in dated if dt.date.fromisoformat(p.truth["published"][:10])
+             > dt.date.fromisoformat(p.truth["crawl_date"][:10]) + dt.timedelta(days=1)]  # fmt: skip
+    ours = {p.id: p.ours.published if p.ours else None for p in pages}
+    plain = {p.id: p.trafilatura.date if p.trafilatura else None for p in pages}
+    print(f"{'dates':<14}{'extractor':<13}{'exact':>8}{'wrong':>8}{'missing':>8}")
+    stored = [p for p in dated if p.ours]  # a page the pipeline rejects (too short, paywall) has no record at all
+    for label, subset, name, found in (("all", dated, "trafilatura", plain), ("all", dated, "newsdedup", ours),
+                                       ("stored", stored, "newsdedup", ours)):  # fmt: skip
+        exact = sum((found[p.id] or "")[:10] == p.truth["published"][:10] for p in subset)
+        missing = sum(not found[p.id] for p in subset)
+        print(f"{f'{label} ({len(subset)})':<14}{name:<13}{exact / len(subset):>8.3f}"
+              f"{len(subset) - exact - missing:>8}{missing:>8}")  # fmt: skip
+    for p in dated:
+        if ours[p.id] and ours[p.id][:10] != p.truth["published"][:10]:
+            source = p.ours.published_source if p.ours else None
+            print(f"  wrong: {p.id} truth {p.truth['published'][:10]}, ours {ours[p.id]} ({source})")
+    for p in after:
+        print(f"  truth {p.truth['published'][:10]} after the crawl ({p.truth['crawl_date'][:10]}), day and month "
+              f"swapped: {p.id}")
 
 
 def as_crawled(page: BenchPage) -> Page:
@@ -206,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         metadata = load_metadata_pages(args.fundus)
         print(f"\n{len(metadata)} pages from {args.fundus}")
         title_author_report(metadata)
+        date_report(metadata)
 
 
 if __name__ == "__main__":
