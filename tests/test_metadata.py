@@ -88,6 +88,10 @@ def test_organisations_signing_alone_are_the_source_not_authors() -> None:
     people = [{"@type": "Article", "author": [{"@type": "Person", "name": "Rachel Brazil"}, {"name": "AFP"}]}]
     assert byline(people, "Brazil; Rachel", []) == Byline(["Rachel Brazil", "AFP"], None), "JSON-LD before trafilatura's"
     assert byline([], "Par Lucas Musset; Numerama", ["Numerama"]) == Byline(["Lucas Musset"], "Numerama")
+    slug = [{"@type": "NewsArticle", "author": [{"@type": "Person", "name": "chuck-ross"}]}]
+    assert byline(slug, "Chuck Ross", []) == Byline(["Chuck Ross"], None), "a profile slug is not a name"
+    organisation = [{"@type": "NewsArticle", "author": {"@type": "Organization", "name": "毎日新聞"}}]
+    assert byline(organisation, "松岡大地", []) == Byline(["松岡大地"], "毎日新聞"), "the page's byline still counts"
 
 
 def article(language: str | None) -> Article:

@@ -191,6 +191,7 @@ _LEAD_IN = re.compile(
 # Conjunctions that join two names in a byline ("A et B", "A und B", "A og B"), lower case only: "Y" may be an
 # initial. Commas, semicolons and ampersands separate names too.
 _NAME_SEPARATORS = re.compile(r"\s*[,;&、，]\s*|\s+(?:and|et|und|y|e|og|och|en|i|a|ve|és|и|та)\s+")
+_SLUG = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
 _ORGANISATION_TYPES = frozenset({"organization", "newsmediaorganization", "corporation", "newsmedia"})
 
 
@@ -212,9 +213,15 @@ def split_names(value: str) -> list[str]:
     return names
 
 
+def _is_name(value: str) -> bool:
+    """False for what templates put in an author field that is not a name: a URL, an address, a profile slug."""
+    return not (value.startswith(("http:", "https:", "www.")) or "@" in value or _SLUG.fullmatch(value))
+
+
 def byline(objects: list[dict[str, Any]], trafilatura_author: str | None, site_names: Iterable[str]) -> Byline:
     """The authors, read from the JSON-LD author of the page's article (people apart from organisations), else
-    from trafilatura's author string; a name that is the site's own name is the source, not an author."""
+    from trafilatura's author string; URLs and profile slugs are not names, and a name that is the site's own
+    name is the source, not an author."""
     people: list[str] = []
     organisations: list[str] = []
     for article in (o for o in objects if _is_article(o)):
@@ -225,8 +232,9 @@ def byline(objects: list[dict[str, Any]], trafilatura_author: str | None, site_n
                 (organisations if _types(author) & _ORGANISATION_TYPES else people).append(_clean(name))
         if people or organisations:
             break
-    if not (people or organisations) and trafilatura_author:
-        people = split_names(trafilatura_author)
+    people = [name for name in people if _is_name(name)]
+    if not people and trafilatura_author:  # an organisation in JSON-LD may stand above a byline the page shows
+        people = [name for name in split_names(trafilatura_author) if _is_name(name)]
     names = [n for n in site_names if n]
     organisations += [p for p in people if _names_site(p, names)]
     authors = list(dict.fromkeys(p for p in people if not _names_site(p, names)))
