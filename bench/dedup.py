@@ -316,7 +316,7 @@ def time_stage(texts: Sequence[str], ids: Sequence[str]) -> tuple[float, int]:
     cached first, as in a crawl (`crawler.urls.url_key` caches them when the page is requested)."""
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
     crawler = get_crawler(_BenchSpider, {**settings, "DEDUP_STATE": False, "LOG_LEVEL": "ERROR"})
-    crawler.spider = crawler._create_spider()
+    crawler.spider = _BenchSpider.from_crawler(crawler)
     pipeline = DedupPipeline.from_crawler(crawler)
     items = [
         Article(id=doc_id, url=f"https://outlet{n % 40}.example/2025/03/{n}/article-{n}/",

@@ -43,6 +43,7 @@ from typing import Any
 import numpy as np
 import trafilatura
 from scrapy import Spider
+from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
@@ -53,7 +54,6 @@ from crawler.items import Article
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.core import NearDupIndex
 from pipelines.drops import Drop
-from pipelines.store import StorePipeline
 from pipelines.text import content_id
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -333,11 +333,12 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
     settings.update(OUTPUT_URI=str(work / "memory"), STORE_SPOOL_DIR=str(work / "memory-spool"), DEDUP_STATE=False,
                     LOG_LEVEL="ERROR", REPORT_ENABLED=False)  # fmt: skip
+    settings["ITEM_PIPELINES"] = {"pipelines.dedup.DedupPipeline": 500, "pipelines.store.StorePipeline": 900}
     crawler = get_crawler(_MemorySpider, settings)
-    crawler.spider = crawler._create_spider()
-    dedup, store = DedupPipeline.from_crawler(crawler), StorePipeline.from_crawler(crawler)
-    await store.open_spider()
-    await dedup.open_spider()
+    crawler.spider = _MemorySpider.from_crawler(crawler)
+    stages = ItemPipelineManager.from_crawler(crawler)  # opened and closed together, as Scrapy's engine does
+    dedup = next(stage for stage in stages.middlewares if isinstance(stage, DedupPipeline))
+    await stages.open_spider_async()
     vocabulary = [w for _, body in load_bodies(data) for w in body.split()]
     rows = []
     texts = synthetic_texts(max(checkpoints), vocabulary, seed=5)
@@ -347,7 +348,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
                        authors=["A. Writer"], published="2025-03-01", language="fr", description=None, tags=["news"],
                        text=text, word_count=len(text.split()), fetched_at="2025-03-01T00:00:00+00:00")  # fmt: skip
         try:
-            await store.process_item(dedup.process_item(item))
+            await stages.process_item_async(item)
         except Drop:
             pass
         if number in checkpoints:
@@ -356,8 +357,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
             assert isinstance(dedup.index, NearDupIndex)
             index = _index_bytes(dedup.index) + sys.getsizeof(getattr(dedup, "url_days", {}))  # URL keys' last-seen days
             rows.append((number, _rss(), index, kept))
-    await dedup.close_spider()
-    await store.close_spider()
+    await stages.close_spider_async()
     return rows
 
 

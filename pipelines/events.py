@@ -1,25 +1,29 @@
-"""Signals between stages, so that stages stay decoupled (Scrapy's own mechanism, see scrapy.signals)."""
+"""The contract between the dedup and store stages and the report, as Scrapy signals (see scrapy.signals).
 
-# Sent by dedup when a record it passed on is superseded by a preferred copy. Arguments: `article`,
-# `replacement`. The store answers True when the record was not written yet and is now taken back; with
-# no True answer the record stays stored and the preferred copy is dropped instead.
+Records flow one way, dedup → store. What comes back from the store is what became of them: `records_settled`,
+so that dedup lets go of a record once it is being written and saves its state only with what landed, and the
+report builds itself from what the run wrote instead of reading it back. No signal here expects an answer.
+"""
+
+# Store → all: the run's key prefix in the store, sent once storage is checked. Argument: `run_prefix`.
+run_opened = object()
+
+# Store → dedup, report: a batch left the store's buffer. Arguments: `records` (Article list), `links` (the
+# duplicates-log entries written with them) and `state`: WRITING when the batch is taken for writing (its
+# records can no longer be withdrawn nor take links), then DURABLE (its part is in storage or in the local
+# spool) or LOST (neither took it). Sent with send_catch_log: receivers must not raise.
+records_settled = object()
+WRITING, DURABLE, LOST = "writing", "durable", "lost"
+
+# Dedup → store: a record dedup passed on is replaced by a preferred copy. Argument: `article`. Dedup sends it
+# only for a record that is not WRITING yet, which the store therefore still holds and drops.
 record_withdrawn = object()
 
-# Sent by dedup for every copy dropped (or superseded). Receivers: `link`, a dict with kept_id, kept_url,
-# url, reason and, for near duplicates, similarity. The store appends it to the run's duplicates log.
+# Dedup → store: a copy was dropped (or superseded). Argument: `link`, a dict with kept_id, kept_url, url,
+# reason and, for near duplicates, similarity. The store appends it to the run's duplicates log.
 duplicate_found = object()
 
-# Sent by the store after a run's manifest is written. Arguments: `manifest` (the dict written), `store`
-# (the ObjectStore the run wrote to) and `run_prefix` (the run's key prefix in that store).
+# Store → dedup, report: the run is over, every object is written and its final manifest is in storage.
+# Arguments: `manifest` (the dict written), `store` (the ObjectStore) and `run_prefix`. Not sent when the
+# manifest could only be spooled: the next run finishes that run's business.
 run_stored = object()
-
-# Sent by the store when it takes records out of its buffer to write them. Arguments: `ids`. From then on a
-# record can neither be withdrawn nor take links into its own `duplicates`, so dedup lets go of it.
-records_written = object()
-
-# Sent by the store when neither storage nor the spool took a part (disk full). Arguments: `ids`, the ids
-# of its records. Dedup forgets them, so that later copies of those articles are not dropped for them.
-records_lost = object()
-
-# Sent by the store when a run starts writing. Arguments: `run_prefix`, the run's key prefix in the store.
-run_opened = object()

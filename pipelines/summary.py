@@ -17,10 +17,12 @@ logger = logging.getLogger(__name__)
 # Stats prefixes, in the order a reader follows a page through the stages.
 SECTIONS = (
     ("skipped while crawling", ("crawl/skipped/", "crawl/failed/", "crawl/feed/", "robotstxt/forbidden")),
+    ("slowed or stopped by the sites", ("crawl/throttled/", "crawl/traps", "crawl/blocked/", "crawl/soft_404")),
     ("dropped by extraction", ("extract/",)),
     ("dropped by selection", ("select/",)),
     ("dropped as duplicates", ("dedup/same_url", "dedup/exact", "dedup/near_duplicate", "dedup/superseded")),
-    ("storage problems", ("store/failed_parts", "store/spooled_records")),
+    ("storage problems", ("store/spooled_parts", "store/unsent_parts", "store/lost_", "store/withdraw_missed",
+                          "dedup/state_not_saved")),
 )
 
 

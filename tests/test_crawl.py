@@ -67,7 +67,7 @@ class CrawlResult:
     def duplicates_log(self) -> list[dict[str, Any]]:
         return [
             json.loads(line)
-            for log in self.output.rglob("duplicates.jsonl.gz")
+            for log in self.output.rglob("duplicates-*.jsonl.gz")
             for line in gzip.decompress(log.read_bytes()).splitlines()
         ]
 

@@ -371,6 +371,19 @@ def test_superseded_doc_resolves_to_its_replacement(sample_texts: list[str]) -> 
     assert match is not None and match.kept.id == "better"
 
 
+def test_a_text_superseded_then_preferred_again_resolves_without_a_cycle(sample_texts: list[str]) -> None:
+    """An AMP copy kept, an aggregator preferred to it, then the publisher's page (the AMP copy's text) preferred."""
+    index = make_index()
+    add(index, "amp", sample_texts[2])
+    shingles = shingle_hashes(sample_texts[2])
+    for old, new in (("amp", "aggregator"), ("aggregator", "amp")):
+        replacement = DocInfo(new, f"https://x.fr/{new}", "2025-01-01", True)
+        index.supersede(old, replacement)
+        index.add(replacement, [new], shingles, index.signature(shingles))
+    match = find(index, sample_texts[2], keys=("aggregator",))
+    assert match is not None and match.kept.id == "amp"
+
+
 def test_preference_between_outlets_is_earliest_trusted_date_then_own_canonical_then_url() -> None:
     def doc(published: str | None, source: str | None, url: str, canonical: str | None = None) -> DocInfo:
         return DocInfo.of(url, url, canonical or url, published, source)

@@ -26,6 +26,7 @@ def test_the_exit_code_follows_the_final_stats() -> None:
     assert crawl_exit_code({key: v for key, v in fetched.items() if key != "finish_reason"}, False) == INTERRUPTED_EXIT_CODE
     assert crawl_exit_code({**fetched, "finish_reason": "closespider_timeout"}, False) == 0, "a bound the user set"
     assert crawl_exit_code({**fetched, "store/unsent_parts": 1}, False) == 1
+    assert crawl_exit_code({**fetched, "finish_reason": "extract_pool_failed"}, False) == 1, "stopped on a failure"
     assert crawl_exit_code({**fetched, "report/verdict": "unhealthy"}, False) == 0
     assert crawl_exit_code({**fetched, "report/verdict": "unhealthy"}, True) == 3
 

@@ -18,6 +18,7 @@ from htmldate.extractors import get_external_parser
 from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
+import crawler.settings as project_settings
 from crawler.items import Article, Page
 from pipelines import text
 from pipelines.drops import Drop
@@ -229,3 +230,10 @@ def test_closing_waits_for_the_workers_without_blocking_the_event_loop(tmp_path:
     result, ran_while_closing = asyncio.run(close_while_a_page_runs())
     assert ran_while_closing, "the event loop ran while the pool was closing"
     assert isinstance(result, Article), "the page that was running finished"
+
+
+def test_the_extraction_settings_reach_the_options() -> None:
+    settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
+    crawler = get_crawler(Spider, {**settings, "EXTRACT_MAX_WORDS": 500, "EXTRACT_MIN_WORDS": 12})
+    options = ExtractPipeline.from_crawler(crawler).options
+    assert (options.max_words, options.min_words) == (500, 12)

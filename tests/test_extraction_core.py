@@ -186,6 +186,12 @@ def test_a_canonical_pointing_at_the_home_page_is_ignored() -> None:
     assert extract_article(page(html), ExtractionOptions()).canonical_url == URL
 
 
+def test_a_query_addressed_canonical_is_the_article_not_the_home_page() -> None:
+    html = french_article().replace(f'<link rel="canonical" href="{URL}">', '<link rel="canonical" href="/?p=101">')
+    reached = page(html, url="https://techvibe.fr/?p=101&replytocom=3")
+    assert extract_article(reached, ExtractionOptions()).canonical_url == "https://techvibe.fr/?p=101"
+
+
 BRIEF = (
     "Le conseil d'administration d'OpenAI a rejeté vendredi à l'unanimité l'offre de 97,4 milliards de dollars "
     "formulée par un groupe d'investisseurs mené par Elon Musk, estimant que l'organisation n'était pas à vendre."

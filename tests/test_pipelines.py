@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from scrapy import Spider
+from scrapy import Spider, signals
+from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
@@ -28,49 +29,54 @@ class TopicSpider(Spider):
 
 def make_crawler(output: Path, **overrides: Any):  # noqa: ANN201
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
-    settings.update(OUTPUT_URI=str(output), STORE_SPOOL_DIR=str(output / ".spool"))
+    settings.update(OUTPUT_URI=str(output), STORE_SPOOL_DIR=str(output / ".spool"), AUTOTHROTTLE_ENABLED=False)
+    settings.update(ITEM_PIPELINES={"pipelines.dedup.DedupPipeline": 500, "pipelines.store.StorePipeline": 900})
     settings.update(overrides)
     crawler = get_crawler(TopicSpider, settings)
-    crawler.spider = crawler._create_spider()
+    crawler.spider = TopicSpider.from_crawler(crawler)
     return crawler
 
 
 def article(url: str, text: str, published: str, canonical: str | None = None) -> Article:
     return Article(
         id=content_id(text), url=url, canonical_url=canonical or url, site=url.split("/")[2], title="T",
-        author=None, published=published, language="fr", description=None, tags=[], text=text,
-        word_count=len(text.split()), fetched_at="2026-11-23T00:00:00+00:00",
+        authors=[], published=published, language="fr", description=None, tags=[], text=text,
+        word_count=len(text.split()), fetched_at="2026-11-23T00:00:00+00:00", published_source="jsonld",
     )  # fmt: skip
 
 
 class Run:
-    """One crawl run's dedup and store stages, fed by hand; `settings` override the project's."""
+    """One crawl run's dedup and store stages, fed by hand and driven as Scrapy's engine drives them: opened and
+    closed together by its ItemPipelineManager, then `spider_closed`; `settings` override the project's."""
 
     def __init__(self, output: Path, **settings: Any) -> None:
         self.crawler = make_crawler(output, **settings)
-        self.dedup = DedupPipeline.from_crawler(self.crawler)
-        self.store = StorePipeline.from_crawler(self.crawler)
+        self.manager = ItemPipelineManager.from_crawler(self.crawler)
+        stages = {type(stage): stage for stage in self.manager.middlewares}
+        self.dedup: DedupPipeline | None = stages.get(DedupPipeline)
+        self.store: StorePipeline = stages[StorePipeline]
         self.dropped: list[str] = []
         self.log = _Recorder()
 
     async def __aenter__(self) -> Run:
         logging.getLogger("pipelines").addHandler(self.log)
-        await self.store.open_spider()
-        await self.dedup.open_spider()
+        await self.manager.open_spider_async()
+        await self.crawler.signals.send_catch_log_async(signal=signals.spider_opened, spider=self.crawler.spider)
         return self
 
     async def feed(self, *items: Article) -> None:
         for item in items:
             try:
-                await self.store.process_item(self.dedup.process_item(item))
+                await self.manager.process_item_async(item)
             except Drop as drop:
                 self.dropped.append(drop.reason)
 
     async def __aexit__(self, *exc: object) -> None:
         try:
-            await self.dedup.close_spider()
-            await self.store.close_spider()
-            await self.store.spider_closed(self.crawler.spider, "finished")
+            await self.manager.close_spider_async()
+            await self.crawler.signals.send_catch_log_async(
+                signal=signals.spider_closed, spider=self.crawler.spider, reason="finished"
+            )
         finally:
             logging.getLogger("pipelines").removeHandler(self.log)
 
@@ -99,7 +105,7 @@ def stored(output: Path) -> list[dict[str, Any]]:
 
 
 def duplicates_logged(output: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for log in output.rglob("duplicates.jsonl.gz") for line in gzip.decompress(log.read_bytes()).splitlines()]
+    return [json.loads(line) for log in output.rglob("duplicates-*.jsonl.gz") for line in gzip.decompress(log.read_bytes()).splitlines()]
 
 
 @pytest.fixture
@@ -136,7 +142,7 @@ def test_one_copy_per_story_the_preferred_one_whatever_the_order(tmp_path: Path,
     assert sorted(run.dropped) == ["dedup/exact", "dedup/near_duplicate"]
     assert {(d["kept_url"], d["url"]) for d in duplicates_logged(tmp_path)} == {(original, url) for url in links}
     manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
-    assert manifest["records"] == 1 and manifest["duplicates_log"].endswith("duplicates.jsonl.gz")
+    assert manifest["records"] == 1 and manifest["duplicates_logged"] == 3
 
 
 def test_later_runs_drop_copies_of_stored_articles_and_log_the_link(tmp_path: Path, story: dict[str, str]) -> None:
@@ -160,16 +166,16 @@ def test_later_runs_drop_copies_of_stored_articles_and_log_the_link(tmp_path: Pa
 
 def test_records_are_written_in_parts_during_the_crawl(tmp_path: Path, sample_texts: list[str]) -> None:
     async def crawl() -> None:
-        run = Run(tmp_path)
-        run.store.max_records = 2
-        async with run:
+        async with Run(tmp_path, STORE_PART_MAX_RECORDS=2) as run:
             for number, text in enumerate(sample_texts):
                 await run.feed(article(f"https://site{number}.fr/a", text, "2025-02-11"))
             assert len(list(tmp_path.rglob("part-*.jsonl.gz"))) == 2  # before the run ends
-
-            assert len(run.dedup.kept) == 1, "dedup holds only the records not written yet"
+            progress = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
+            assert progress["finish_reason"] is None and progress["records"] == 4, "the manifest follows the parts"
+            assert run.dedup is not None and len(run.dedup.kept) == 1, "dedup holds only the records not written yet"
 
     asyncio.run(crawl())
     assert len(stored(tmp_path)) == 5
     manifest = json.loads(next(tmp_path.rglob("manifest.json")).read_text())
     assert [part["records"] for part in manifest["parts"]] == [2, 2, 1]
+    assert manifest["finish_reason"] == "finished"

@@ -29,7 +29,9 @@ from pipelines.report.core import (
 )
 from pipelines.report.html import render_html
 from pipelines.report.reader import find_runs, load_run
-from pipelines.store.core import LocalStore, ObjectStore, RunLayout, S3Options, encode_part, part_name, open_store
+from pipelines.store.core import (
+    LocalStore, ObjectStore, RunLayout, S3Options, duplicates_part_name, encode_part, open_store, part_name,
+)
 from tests.support.servers import CephRGW
 from tests.test_crawl import TOPIC, crawl
 
@@ -257,11 +259,14 @@ def write_run(store: ObjectStore, started: dt.datetime, records: list[dict[str, 
         part = encode_part(part_name(index // 2), records[index : index + 2])
         store.put(layout.part_key(part), part.data, "application/gzip")
         parts.append(part.manifest_entry(layout.part_key(part)))
+    duplicates_parts = []
     if links:
-        store.put(layout.duplicates_key, encode_part("duplicates.jsonl.gz", links).data, "application/gzip")
+        log = encode_part(duplicates_part_name(0), links)
+        store.put(layout.part_key(log), log.data, "application/gzip")
+        duplicates_parts.append(log.manifest_entry(layout.part_key(log)))
     manifest = {"crawl": "story", "run_id": layout.run_id, "started_at": started.isoformat(timespec="seconds"),
                 "finish_reason": "finished", "records": len(records), "parts": parts, "failed_parts": [],
-                "duplicates_log": layout.duplicates_key if links else None, "stats": stats}  # fmt: skip
+                "duplicates_parts": duplicates_parts, "stats": stats}  # fmt: skip
     store.put(layout.manifest_key, json.dumps(manifest).encode(), "application/json")
     return layout
 

@@ -38,3 +38,10 @@ def test_summary_lists_drops_by_stage_and_reason() -> None:
 
 def test_quiet_crawl_has_a_one_line_summary() -> None:
     assert summarize({"finish_reason": "finished"}).count("\n") == 0
+
+
+def test_storage_problems_and_hostile_sites_are_listed_with_the_counters_emitted() -> None:
+    text = summarize({"finish_reason": "finished", "store/spooled_parts": 2, "store/lost_records": 3, "store/records": 1,
+                      "crawl/throttled/429": 4, "crawl/traps": 1})  # fmt: skip
+    assert "  storage problems: lost_records=3, spooled_parts=2" in text.splitlines()
+    assert "  slowed or stopped by the sites: throttled/429=4, traps=1" in text.splitlines()

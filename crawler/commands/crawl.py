@@ -1,7 +1,8 @@
 """`scrapy crawl`, unchanged, except that its exit code says how the crawl went, so cron and CI can tell:
 
 0  the crawl finished and every record landed (a run that read its feeds and found nothing new included)
-1  it could not start (Scrapy's own), or records did not all land in storage (spooled or lost)
+1  it could not start (Scrapy's own), records did not all land in storage (spooled or lost), or the crawl stopped
+   itself on a failure (a finish reason ending in `_failed`: `spool_failed`, `extract_pool_failed`, …)
 2  usage error (Scrapy's own)
 3  REPORT_FAIL_ON_UNHEALTHY is set and the crawl report judged a source or the run unhealthy
 4  nothing fetched: requests were made and no source answered any with a page, feed or sitemap
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.spiders import Spider
 
-STORAGE_EXIT_CODE = 1
+FAILED_EXIT_CODE = 1
 NOTHING_FETCHED_EXIT_CODE = 4
 INTERRUPTED_EXIT_CODE = 5
 # Finish reasons of a crawl that did not run to its end: Scrapy's for a stop on a signal (crawler.stop()), and
@@ -43,7 +44,9 @@ def nothing_fetched(stats: Mapping[str, Any]) -> bool:
 def crawl_exit_code(stats: Mapping[str, Any], fail_on_unhealthy: bool) -> int:
     """The exit code of a crawl that started, from its final stats (see the module docstring)."""
     if stats.get("store/lost_objects") or stats.get("store/unsent_parts"):
-        return STORAGE_EXIT_CODE  # records are in the spool or lost
+        return FAILED_EXIT_CODE  # records are in the spool or lost
+    if str(stats.get("finish_reason")).endswith("_failed"):
+        return FAILED_EXIT_CODE
     if stats.get("finish_reason") in _INTERRUPTED:
         return INTERRUPTED_EXIT_CODE
     if nothing_fetched(stats):

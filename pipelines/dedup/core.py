@@ -14,6 +14,7 @@ import functools
 import io
 import itertools
 import json
+import zipfile
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -715,6 +716,7 @@ class NearDupIndex:
     def supersede(self, old_id: str, new: DocInfo) -> None:
         """`new` is kept instead of `old_id`: everything that found the old one now finds the new one."""
         if old_id != new.id:  # same id: identical text, the new DocInfo simply replaces the old one
+            self.aliases.pop(new.id, None)  # a text superseded earlier comes back (an AMP copy, then its page)
             self.aliases[old_id] = new.id
             self.docs.pop(old_id, None)
 
@@ -750,8 +752,9 @@ class NearDupIndex:
         try:
             arrays = np.load(io.BytesIO(data), allow_pickle=False)
             header: dict[str, Any] = json.loads(arrays["header"].tobytes().decode("utf-8"))
-        except (ValueError, KeyError, OSError) as exc:
-            raise StateFormatError(f"unreadable dedup state: {exc}") from exc
+            lengths, flat = arrays["shingle_lengths"], arrays["shingles"]
+        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:  # truncated or not a state
+            raise StateFormatError(f"unreadable dedup state ({len(data)} bytes): {exc!r}") from exc
         if header.get("format") != STATE_FORMAT:
             raise StateFormatError(f"dedup state format {header.get('format')!r}, expected {STATE_FORMAT!r}")
         if header["config"]["shingle_size"] != config.shingle_size:  # the rest only shapes the LSH, rebuilt here
@@ -760,8 +763,8 @@ class NearDupIndex:
                 f"DEDUP_SHINGLE_SIZE says {config.shingle_size}"
             )
         ids = header["ids"]
-        splits = np.cumsum(arrays["shingle_lengths"])[:-1]
-        shingles = dict(zip(ids, np.split(arrays["shingles"], splits), strict=True)) if ids else {}
+        splits = np.cumsum(lengths)[:-1]
+        shingles = dict(zip(ids, np.split(flat, splits), strict=True)) if ids else {}
         return cls(
             config=config,
             docs={doc_id: DocInfo(**doc) for doc_id, doc in header["docs"].items()},

@@ -7,7 +7,7 @@ import datetime as dt
 import gzip
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Container, Iterator
 from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from crawler import crawl_name
 from crawler.items import Article
 from crawler.queues import worker_finished, worker_lost
-from crawler.redis import crawl_prefix, redis_link
+from crawler.redis import REDIS_DOWN, crawl_prefix, redis_link
 from crawler.stats import count
 from crawler.urls import url_key
 from pipelines import events, text
@@ -33,7 +33,7 @@ from pipelines.dedup.core import (
 from pipelines.dedup.redis_index import RedisNearDupIndex
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
-from pipelines.store.core import Spool, runs_in
+from pipelines.store.core import Spool, stored_runs
 from pipelines.text import content_id, words
 
 if TYPE_CHECKING:
@@ -56,7 +56,10 @@ class DedupPipeline:
     crawl order: when a preferred copy arrives while the first one is still unwritten, the first is
     withdrawn from the store. A record already written is never replaced; later copies are linked to it.
     Every link goes to the run's duplicates log (via `events.duplicate_found`) and, while it is unwritten,
-    into the kept record's `duplicates`.
+    into the kept record's `duplicates`. The store says what became of each record (`events.records_settled`),
+    and the state is saved beside the output only once the run's final manifest is stored (`events.run_stored`),
+    so it never claims a record that did not land; a state that cannot be read stops the crawl and is left as
+    it is.
 
     A dropped copy's URL keys are indexed for the article kept, so no later run fetches the copy again
     (`is_stored`, asked by crawler.middlewares.SkipStored). URL keys not seen for DEDUP_URL_TTL_DAYS are
@@ -67,7 +70,8 @@ class DedupPipeline:
     Settings: DEDUP_ENABLED, DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD,
     DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output), DEDUP_URL_TTL_DAYS,
     REDIS_URL. Stats: dedup/kept, dedup/same_url, dedup/exact, dedup/near_duplicate,
-    dedup/self_repeat_paragraphs, dedup/superseded, dedup/url_keys_expired, dedup/unwritten_forgotten.
+    dedup/self_repeat_paragraphs, dedup/superseded, dedup/url_keys_expired, dedup/unwritten_forgotten,
+    dedup/state_not_saved.
     """
 
     def __init__(
@@ -91,9 +95,9 @@ class DedupPipeline:
             else RedisNearDupIndex(redis.client, crawl_prefix(self._crawl), config, url_ttl_days)
         )  # fmt: skip
         self.kept: dict[str, Article] = {}  # this run's kept records not written yet, to link copies into
-        self.run_prefix: str | None = None
         self.stored_keys: frozenset[str] = frozenset()  # URL keys of articles stored by earlier runs (file state)
         self.url_days: dict[str, int] = {}  # URL key -> day last seen, with DEDUP_URL_TTL_DAYS (file state)
+        self.ready = False  # the state was read whole: only then may it be saved
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -113,10 +117,10 @@ class DedupPipeline:
             crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store,
             settings.getint("DEDUP_URL_TTL_DAYS"), link,
         )  # fmt: skip
-        crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
-        crawler.signals.connect(pipeline.records_lost, signal=events.records_lost)
-        crawler.signals.connect(pipeline.records_written, signal=events.records_written)
+        crawler.signals.connect(pipeline.records_settled, signal=events.records_settled)
+        crawler.signals.connect(pipeline.run_stored, signal=events.run_stored)
         if link is not None:
+            crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
             crawler.signals.connect(pipeline.worker_lost, signal=worker_lost)
             crawler.signals.connect(pipeline.worker_finished, signal=worker_finished)
         return pipeline
@@ -141,20 +145,28 @@ class DedupPipeline:
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
             await asyncio.to_thread(self._index_unseen_runs)
             self.index = self.index.owned_by(self.redis.worker)  # from now on, kept articles are pending
+            self.ready = True
             return
         if self.state_store is None:
             return
-        data = await asyncio.to_thread(self.state_store.get, self._state_key)
+        where = f"{self.state_store.uri}/{self._state_key}"
+        try:
+            data = await asyncio.to_thread(self.state_store.get, self._state_key)
+        except Exception as exc:  # boto3 has retried already
+            logger.error("Dedup state %s could not be read (%s): the crawl stops and the state is left as it is", where, exc)
+            raise DedupStateError(f"dedup state {where} could not be read: {exc}") from exc
         if data is None:
-            logger.info("No dedup state at %s/%s: starting fresh", self.state_store.uri, self._state_key)
+            logger.info("No dedup state at %s: starting fresh", where)
         else:
             try:
                 self.index = NearDupIndex.from_bytes(data, self.config)
             except StateFormatError as exc:
-                raise NotConfigured(
-                    f"dedup state {self.state_store.uri}/{self._state_key} cannot be used: {exc}. "
+                message = (
+                    f"dedup state {where} cannot be used: {exc}. "
                     "Move it away to start fresh, or restore the settings it was built with."
-                ) from exc
+                )
+                logger.error("%s", message)
+                raise DedupStateError(message) from exc
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
             logger.info("Dedup state: %d articles from earlier runs", len(self.index.docs))
         await asyncio.to_thread(self._index_unseen_runs)
@@ -162,6 +174,7 @@ class DedupPipeline:
             self._expire_url_keys(await asyncio.to_thread(self.state_store.get, self._url_days_key))
         assert isinstance(self.index, NearDupIndex)
         self.stored_keys = frozenset(self.index.url_keys)
+        self.ready = True
 
     def _index_unseen_runs(self) -> None:
         """Index the stored records of runs the state does not know (killed runs, a state that failed to save)."""
@@ -175,25 +188,10 @@ class DedupPipeline:
             self.index.runs.add(prefix)
             self.stats.inc_value("dedup/runs_reindexed")
 
-    def _stored_runs(self, under: str, skip: Any = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
-        """(run prefix, records) of every run stored under `under`, parts in the local spool included.
-
-        The spool is listed before the store: a spooled part that is drained meanwhile is in the store by
-        the time the store is listed, so no part is missed.
-        """
+    def _stored_runs(self, under: str, skip: Container[str] = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         assert self.state_store is not None
         spool = Spool(self.crawler.settings.get("STORE_SPOOL_DIR"), self.state_store.uri)
-        spooled = {key for key in spool.keys() if key.startswith(under)}
-        keys = spooled | set(self.state_store.list(under))
-        for prefix, names in sorted(runs_in(sorted(keys)).items()):
-            if prefix in skip:
-                continue
-            records = []
-            for name in sorted(n for n in names if n.startswith("part-")):
-                key = f"{prefix}/{name}"
-                data = (spool.get(key) if key in spooled else None) or self.state_store.get(key)
-                records += [json.loads(line) for line in gzip.decompress(data or b"").splitlines()]
-            yield prefix, records
+        return stored_runs(self.state_store, spool, under, skip)
 
     def _entry(self, record: dict[str, Any]) -> tuple[DocInfo, list[str], Any, Any]:
         """What the index takes for a stored record: DocInfo, URL keys, shingles, signature."""
@@ -218,7 +216,12 @@ class DedupPipeline:
         """Whether an earlier run stored the article (or dropped a copy) at this URL key, so the crawl need not
         fetch it again; that counts as seeing the key again for DEDUP_URL_TTL_DAYS."""
         if isinstance(self.index, RedisNearDupIndex):
-            return self.index.is_stored(key)
+            assert self.redis is not None
+            try:
+                return self.index.is_stored(key)
+            except REDIS_DOWN as exc:  # fetched then, and dropped by dedup, which waits for Redis, if it was stored
+                self.redis.outage.failed(exc)
+                return False
         if key not in self.stored_keys:
             return False
         if self.url_ttl_days:
@@ -226,11 +229,9 @@ class DedupPipeline:
         return True
 
     def run_opened(self, run_prefix: str) -> None:
-        """The store's key prefix for this run: its records are in the state once the state is saved."""
-        self.run_prefix = run_prefix
-        if self.redis is not None:
-            assert isinstance(self.index, RedisNearDupIndex)
-            self.index.open_run(self.redis.worker, run_prefix)
+        """Where this worker's records go, so that when it dies the others can tell which of them landed."""
+        assert self.redis is not None and isinstance(self.index, RedisNearDupIndex)
+        self.index.open_run(self.redis.worker, run_prefix)
 
     async def worker_lost(self, worker: str) -> None:
         """A worker of this crawl died: forget the articles it kept but never wrote, so they are kept again when
@@ -256,26 +257,43 @@ class DedupPipeline:
     def worker_finished(self, worker: str) -> None:
         """This worker leaves the crawl with its records written (or in the spool): none is pending any more."""
         assert isinstance(self.index, RedisNearDupIndex)
-        self.index.confirm(self.index.pending(worker))
-        self.index.forget_writer(worker)
+        try:
+            self.index.confirm(self.index.pending(worker))
+            self.index.forget_writer(worker)
+        except REDIS_DOWN as exc:  # the worker that takes this one for dead settles them from the stored run
+            logger.error("Dedup could not confirm the articles worker %s wrote: %s", worker, exc)
 
-    def records_written(self, ids: list[str]) -> None:
-        """The store is writing these records: let them go, so that memory does not grow with the run."""
-        for doc_id in ids:
-            self.kept.pop(doc_id, None)
-
-    def records_lost(self, ids: list[str]) -> None:
-        """Forget records whose part neither storage nor the spool took, so their copies are not dropped later."""
-        for doc_id in ids:
-            self.index.remove(doc_id)
-            self.kept.pop(doc_id, None)
+    def records_settled(self, records: list[Article], links: list[dict[str, Any]], state: str) -> None:
+        """What became of records dedup kept: once WRITING they can no longer be withdrawn, so they are let go
+        (memory does not grow with the run); DURABLE ones are no longer pending for other workers; LOST ones are
+        forgotten, so that later copies of those articles are kept rather than dropped for them."""
+        del links
+        ids = [record.id for record in records]
+        if state == events.WRITING:
+            for doc_id in ids:
+                self.kept.pop(doc_id, None)
+        elif state == events.LOST:
+            for doc_id in ids:
+                self.index.remove(doc_id)
+        elif isinstance(self.index, RedisNearDupIndex):
+            try:
+                self.index.confirm(ids)
+            except REDIS_DOWN as exc:  # left pending: confirmed when the worker leaves, or settled if it dies
+                assert self.redis is not None
+                self.redis.outage.failed(exc)
 
     async def close_spider(self) -> None:
-        self.stats.set_value("dedup/index_docs", len(self.index.docs))
-        if self.state_store is None:
+        try:
+            self.stats.set_value("dedup/index_docs", len(self.index.docs))
+        except REDIS_DOWN as exc:
+            logger.warning("Dedup index size unknown: %s", exc)
+
+    async def run_stored(self, manifest: dict[str, Any], store: ObjectStore, run_prefix: str) -> None:
+        """The run's records have landed and its final manifest is stored: now the state may say so."""
+        del manifest, store
+        if self.state_store is None or not self.ready:
             return
-        if self.run_prefix:
-            self.index.runs.add(self.run_prefix)
+        self.index.runs.add(run_prefix)
         if isinstance(self.index, RedisNearDupIndex):
             return  # the state is in Redis already
         try:
@@ -296,23 +314,44 @@ class DedupPipeline:
         shingles = shingle_hashes(item.text, self.config.shingle_size)
         signature = self.index.signature(shingles)
         doc = DocInfo.of(item.id, item.url, item.canonical_url, item.published, item.published_source)
+        if isinstance(self.index, RedisNearDupIndex):
+            return self._process_shared(item, doc, keys, shingles, signature)  # a coroutine, which Scrapy awaits
         match = self.index.find_or_add(doc, keys, shingles, signature)
         self._seen(keys)
+        if match is not None and self._supersedes(doc, match, item):
+            self.index.supersede(match.kept.id, doc)
+            self.index.add(doc, keys, shingles, signature)
+            return self._superseded(item, match)
+        return self._decided(item, match)
+
+    async def _process_shared(self, item: Article, doc: DocInfo, keys: list[str], shingles: Any, signature: Any) -> Any:
+        """process_item with the index in Redis: each call waits out a Redis outage and is made again."""
+        assert self.redis is not None and isinstance(self.index, RedisNearDupIndex)
+        outage = self.redis.outage
+        match = await outage.call(self.index.find_or_add, doc, keys, shingles, signature)
+        if match is not None and match.kept.id == doc.id and doc.id not in self.kept:
+            if await outage.call(self.index.pending_owner, doc.id) == self.redis.worker:
+                match = None  # this worker's own add, made again after Redis dropped the connection's answer
+        if match is not None and self._supersedes(doc, match, item):
+            await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, shingles, signature)
+            return self._superseded(item, match)
+        return self._decided(item, match)
+
+    def _supersedes(self, doc: DocInfo, match: Match, item: Article) -> bool:
+        """The new copy is preferred and the old one, not written yet, is withdrawn: they are to be swapped."""
+        return preferred(doc, match.kept, match.reason == "same_url") and self._withdraw(match.kept.id, item)
+
+    def _superseded(self, item: Article, match: Match) -> Article:
+        old = self.kept.pop(match.kept.id)
+        item.duplicates = [*old.duplicates, self._link(old.url, match)]
+        self._keep(item)
+        self._announce(item.id, item.url, old.url, old.site, match)
+        count(self.stats, "dedup/superseded", old.site)
+        return item
+
+    def _decided(self, item: Article, match: Match | None) -> Article:
         if match is None:
             self._keep(item)
-            return item
-        if preferred(doc, match.kept, match.reason == "same_url") and self._withdraw(match.kept.id, item):
-            # The new copy is preferred and the old one was not written yet: swap them.
-            old = self.kept.pop(match.kept.id)
-            if isinstance(self.index, RedisNearDupIndex):  # one script: no moment when neither copy is found
-                self.index.supersede_and_add(match.kept.id, doc, keys, shingles, signature)
-            else:
-                self.index.supersede(match.kept.id, doc)
-                self.index.add(doc, keys, shingles, signature)
-            item.duplicates = [*old.duplicates, self._link(old.url, match)]
-            self._keep(item)
-            self._announce(item.id, item.url, old.url, old.site, match)
-            count(self.stats, "dedup/superseded", old.site)
             return item
         self._link_copy(match, item.url, item.site)
         count(self.stats, f"dedup/{match.reason}", item.site)
@@ -337,13 +376,13 @@ class DedupPipeline:
         count(self.stats, "dedup/kept", item.site)
 
     def _withdraw(self, kept_id: str, replacement: Article) -> bool:
+        """Take back a kept record the store has not started writing; False when it has (or an earlier run
+        stored it): stored data is never rewritten."""
         record = self.kept.get(kept_id)
-        if record is None:  # written already (this run or an earlier one): stored data is never rewritten
+        if record is None:
             return False
-        answers = self.crawler.signals.send_catch_log(
-            signal=events.record_withdrawn, article=record, replacement=replacement
-        )
-        return any(answer is True for _, answer in answers)
+        self.crawler.signals.send_catch_log(signal=events.record_withdrawn, article=record, replacement=replacement)
+        return True
 
     @staticmethod
     def _link(url: str, match: Match) -> dict[str, Any]:
@@ -362,6 +401,10 @@ class DedupPipeline:
         """Send the link to the store's duplicates log, the complete and append-only record of copies."""
         link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match), "site": copy_site}
         self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=link)
+
+
+class DedupStateError(RuntimeError):
+    """The stored dedup state cannot be read or used: the crawl stops before its first request."""
 
 
 def _today() -> int:

@@ -261,9 +261,10 @@ def _canonical_url(tree: HtmlElement, url: str) -> str:
     of a site into one, so it is ignored, as are non-http values.
     """
     for href in (*tree.xpath('//link[@rel="canonical"]/@href'), *tree.xpath('//meta[@property="og:url"]/@content')):
-        candidate = urljoin(url, href.strip())
-        if is_http_url(candidate) and urlsplit(candidate).path.strip("/"):
-            return request_url(candidate)
+        candidate = request_url(urljoin(url, href.strip()))
+        parts = urlsplit(candidate)
+        if is_http_url(candidate) and (parts.path.strip("/") or parts.query):  # `/?p=101` is an article
+            return candidate
     return request_url(url)
 
 

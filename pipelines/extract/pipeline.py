@@ -65,6 +65,7 @@ class ExtractPipeline:
             min_words=settings.getint("EXTRACT_MIN_WORDS"),
             min_words_declared=settings.getint("EXTRACT_MIN_WORDS_DECLARED"),
             favor_precision=settings.getbool("EXTRACT_FAVOR_PRECISION"),
+            max_words=settings.getint("EXTRACT_MAX_WORDS"),
         )
 
         def stop(reason: str) -> Awaitable[None]:

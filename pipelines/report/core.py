@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from crawler.walls import CHALLENGE_VENDORS
-
 from pipelines.extract.dates import instant
 
 __all__ = [
@@ -375,7 +374,9 @@ def judge_run(manifest: Mapping[str, Any], missing_parts: Sequence[str], fetched
     elif not fetched:
         reasons.append(_reason(UNHEALTHY, "the run fetched nothing"))
     finish = manifest.get("finish_reason")
-    if finish and finish != "finished":
+    if not finish:
+        reasons.append(_reason(WARNING, "the run has not finished (running, or killed): the records written so far"))
+    elif finish != "finished":
         reasons.append(_reason(WARNING, f"the crawl ended early ({finish})"))
     return sorted(reasons, key=lambda reason: -_SEVERITY[reason["level"]])
 

@@ -1,12 +1,14 @@
 """CrawlReport: after the manifest is written, judge each source and write report.json and report.html beside it.
 
-A thin Scrapy adapter: it reads the run back from the store (manifest, parts, duplicates log), hands it to the
-pure core, and writes the result with `store.put` in a thread so the event loop never waits on I/O.
+A thin Scrapy adapter: it keeps the slim records and duplicates-log entries of every batch the store made
+durable (`events.records_settled`), so it reads nothing back from storage; hands them to the pure core with the
+manifest, and writes the result with `store.put` in a thread so the event loop never waits on I/O.
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 import time
@@ -16,14 +18,16 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy.exceptions import NotConfigured
 
 from pipelines import events
-from pipelines.report.core import OK, UNHEALTHY, HealthRules, Limits, build_report, verdict_lines
+from pipelines.report.core import OK, UNHEALTHY, HealthRules, Limits, RunData, build_report, slim_record, verdict_lines
 from pipelines.report.html import render_html
-from pipelines.report.reader import earlier_yields, read_run, site_owner
-from pipelines.store.core import ObjectStore
+from pipelines.report.reader import earlier_yields, site_owner
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
+
+    from crawler.items import Article
+    from pipelines.store.core import ObjectStore
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +58,8 @@ class CrawlReport:
         self.rules = rules
         self.limits = limits
         self.fail_on_unhealthy = fail_on_unhealthy
+        self.records: list[dict[str, Any]] = []
+        self.links: list[dict[str, Any]] = []
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
@@ -61,15 +67,21 @@ class CrawlReport:
         if not settings.getbool("REPORT_ENABLED", True):
             raise NotConfigured("REPORT_ENABLED is off")
         extension = cls(crawler, *report_options(settings), settings.getbool("REPORT_FAIL_ON_UNHEALTHY"))
+        crawler.signals.connect(extension.records_settled, signal=events.records_settled)
         crawler.signals.connect(extension.run_stored, signal=events.run_stored)
         return extension
+
+    def records_settled(self, records: list[Article], links: list[dict[str, Any]], state: str) -> None:
+        if state == events.DURABLE:
+            self.records.extend(slim_record(dataclasses.asdict(record)) for record in records)
+            self.links.extend(links)
 
     async def run_stored(self, manifest: Mapping[str, Any], store: ObjectStore, run_prefix: str) -> None:
         stats = self.crawler.stats
         url = f"{store.uri.rstrip('/')}/{run_prefix}/report.html"
         try:
             started = time.perf_counter()
-            report, page = await asyncio.to_thread(self._build, manifest, store, run_prefix)
+            report, page = await asyncio.to_thread(self._build, manifest, run_prefix, store)
             stats.set_value("report/build_seconds", round(time.perf_counter() - started, 3))
             data = json.dumps(report, indent=1, ensure_ascii=False).encode("utf-8")
             await asyncio.to_thread(store.put, f"{run_prefix}/report.json", data, "application/json")
@@ -91,11 +103,11 @@ class CrawlReport:
             level = logging.ERROR
         logger.log(level, "%s", "\n".join(lines))
 
-    def _build(self, manifest: Mapping[str, Any], store: ObjectStore, run_prefix: str) -> tuple[dict[str, Any], bytes]:
-        """Read the run back, judge it and render the page (in a worker thread: reading parts is I/O)."""
+    def _build(self, manifest: Mapping[str, Any], run_prefix: str, store: ObjectStore) -> tuple[dict[str, Any], bytes]:
+        """Judge the run and render the page (in a worker thread: it is CPU work on the whole run)."""
         seeds = getattr(self.crawler.spider, "seeds", None)
         sites = tuple(site.name for site in seeds.sites) if seeds else ()
-        run = read_run(store, manifest, run_prefix, sites)
+        run = RunData(manifest=manifest, prefix=run_prefix, records=self.records, links=self.links, sites=sites)
         report = build_report(
             [run], owner=site_owner(seeds) if seeds else None, rules=self.rules, limits=self.limits,
             history=earlier_yields(store, run_prefix, self.limits.history_runs),

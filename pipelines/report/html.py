@@ -357,7 +357,7 @@ def _duplicates(report: Mapping[str, Any]) -> str:
             f'</div><div class="url">{_e(_clip(kept["url"], 200))}</div></div><div class="copies">'
             f'<div class="label">{plural(copies["total"], "copy")} dropped</div>'
             + _table([("Outlet", ""), ("URL", ""), ("Similarity", "num"), ("Why dropped", "")], copy_rows)
-            + _more(copies["omitted"], "copy", "see the run's duplicates.jsonl.gz")
+            + _more(copies["omitted"], "copy", "see the run's duplicates-*.jsonl.gz parts")
             + "</div></div>"
         )
     if not cards:
@@ -369,7 +369,7 @@ def _duplicates(report: Mapping[str, Any]) -> str:
             + _more(copying["omitted"], "pair", "see the clusters below")
             + f"<h3>Duplicate clusters ({_n(clusters['total'])}), most copied first</h3>"
             + "".join(cards)
-            + _more(clusters["omitted"], "cluster", "every copy is in the runs' duplicates.jsonl.gz logs")
+            + _more(clusters["omitted"], "cluster", "every copy is in the runs' duplicates-*.jsonl.gz parts")
         )
     return (
         '<section id="duplicates"><h2>Duplicates</h2><p class="hint">Each kept article (the earliest published, '

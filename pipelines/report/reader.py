@@ -6,7 +6,6 @@ No Scrapy: the crawl's extension and `scrapy report` both read through here, fro
 from __future__ import annotations
 
 import datetime as dt
-import gzip
 import json
 import re
 from collections.abc import Mapping
@@ -16,7 +15,7 @@ from typing import Any
 
 from crawler.seeds import Seeds, SeedsError, load_seeds
 from pipelines.report.core import RunData, SiteOwner, slim_record, source_yields
-from pipelines.store.core import ObjectStore
+from pipelines.store.core import ObjectStore, read_part
 
 __all__ = ["RunRef", "earlier_yields", "find_runs", "load_run", "read_run", "seeds_of", "site_owner"]
 
@@ -49,26 +48,23 @@ def find_runs(store: ObjectStore, crawl: str | None = None, since: dt.date | Non
     return sorted(runs, key=lambda ref: (ref.date, ref.run_id))
 
 
-def _jsonl(data: bytes) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in gzip.decompress(data).splitlines() if line.strip()]
-
-
 def read_run(store: ObjectStore, manifest: Mapping[str, Any], prefix: str, sites: tuple[str, ...] = ()) -> RunData:
-    """A run's slim records and duplicate links, read from the parts and the log its manifest names."""
+    """A run's slim records and duplicate links, read from the parts its manifest names (a manifest written
+    before duplicates were kept in parts names one `duplicates_log`)."""
     run = RunData(manifest=manifest, prefix=prefix, sites=sites)
     for part in manifest.get("parts") or []:
         data = store.get(part["key"])
         if data is None:
             run.missing_parts.append(part["key"])
         else:
-            run.records.extend(slim_record(record) for record in _jsonl(data))
-    log_key = manifest.get("duplicates_log")
-    if log_key:
-        data = store.get(log_key)
+            run.records.extend(slim_record(record) for record in read_part(data))
+    legacy_log = manifest.get("duplicates_log")
+    for key in [part["key"] for part in manifest.get("duplicates_parts") or []] + ([legacy_log] if legacy_log else []):
+        data = store.get(key)
         if data is None:
-            run.missing_parts.append(log_key)
+            run.missing_parts.append(key)
         else:
-            run.links = _jsonl(data)
+            run.links.extend(read_part(data))
     return run
 
 

@@ -15,7 +15,7 @@ import json
 import os
 import secrets
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ __all__ = [
     "part_name",
     "RunLayout",
     "S3Store",
+    "read_part",
     "Spool",
     "StorageError",
     "open_store",
@@ -52,6 +53,9 @@ class ObjectStore(Protocol):
     def get(self, key: str) -> bytes | None: ...
 
     def list(self, prefix: str) -> list[str]: ...
+
+    def delete(self, key: str) -> None:
+        """Remove `key`; a key that is not there is not an error."""
 
 
 class LocalStore:
@@ -98,6 +102,9 @@ class LocalStore:
             str(path.relative_to(self.root)) for path in base.rglob("*") if path.is_file() and not path.name.startswith(".")
         )
 
+    def delete(self, key: str) -> None:
+        (self.root / key).unlink(missing_ok=True)
+
 
 class S3Store:
     """An S3 bucket and prefix, through boto3 (AWS S3, MinIO, Ceph RGW, R2, …)."""
@@ -143,6 +150,9 @@ class S3Store:
             return self.client.get_object(Bucket=self.bucket, Key=self._key(key))["Body"].read()
         except self.client.exceptions.NoSuchKey:
             return None
+
+    def delete(self, key: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
 
     def list(self, prefix: str) -> list[str]:
         keys: list[str] = []
@@ -226,8 +236,17 @@ def encode_part(name: str, records: Iterable[dict[str, Any]]) -> FinishedPart:
     return FinishedPart(name, data, count, hashlib.sha256(data).hexdigest())
 
 
+def read_part(data: bytes) -> list[dict[str, Any]]:
+    """The records (or duplicates-log entries) of one gzip JSON Lines part."""
+    return [json.loads(line) for line in gzip.decompress(data).splitlines() if line.strip()]
+
+
 def part_name(index: int) -> str:
     return f"part-{index:05d}.jsonl.gz"
+
+
+def duplicates_part_name(index: int) -> str:
+    return f"duplicates-{index:05d}.jsonl.gz"
 
 
 @dataclass(frozen=True)
@@ -255,51 +274,72 @@ class RunLayout:
         return f"{self.run_prefix}/manifest.json"
 
     @property
-    def duplicates_key(self) -> str:
-        return f"{self.run_prefix}/duplicates.jsonl.gz"
+    def open_marker_key(self) -> str:
+        return open_marker_key(self.crawl, self.run_id)
+
+
+def open_marker_key(crawl: str, run_id: str) -> str:
+    """A small object that stands while a run is open: the next runs find killed runs without listing history."""
+    return f"{crawl}/{OPEN_RUNS}/{run_id}"
+
+
+OPEN_RUNS = "_state/open-runs"
 
 
 class Spool:
     """Objects that storage refused, kept on local disk under their keys until they can be written.
 
     One spool directory per output URI, so a spool is only ever drained into the store it was meant for.
-    Parts drain before manifests: a manifest never names a part that is not stored yet.
+    Parts drain before manifests: a manifest never names a part that is not stored yet. Several processes
+    (workers of one crawl on one machine) may share it: an object another one drained meanwhile is skipped.
     """
 
     def __init__(self, root: str | Path, store_uri: str) -> None:
         self.dir = Path(root) / hashlib.sha256(store_uri.encode()).hexdigest()[:16]
         self.store_uri = store_uri
+        self._objects = LocalStore(self.dir / "objects")
+
+    def check(self) -> None:
+        """Raise StorageError unless the spool can take an object now: found at start, not during an outage."""
+        try:
+            self.keep(".probe", b"")
+            self._objects.delete(".probe")
+        except OSError as exc:
+            raise StorageError(f"spool directory {self.dir} (STORE_SPOOL_DIR) cannot be written: {exc}") from exc
 
     def keep(self, key: str, data: bytes) -> Path:
         """Write `key` to the spool whole (raises OSError, e.g. disk full, without leaving half a file)."""
         (self.dir / "uri").parent.mkdir(parents=True, exist_ok=True)
         (self.dir / "uri").write_text(self.store_uri)
-        LocalStore(self.dir / "objects").put(key, data, "")
+        self._objects.put(key, data, "")
         return self.dir / "objects" / key
 
     def get(self, key: str) -> bytes | None:
-        return LocalStore(self.dir / "objects").get(key)
+        return self._objects.get(key)
 
     def keys(self) -> list[str]:
-        keys = LocalStore(self.dir / "objects").list("")
-        return sorted(keys, key=lambda key: (key.endswith("manifest.json"), key))
+        return sorted(self._objects.list(""), key=lambda key: (key.endswith("manifest.json"), key))
 
     def drain(self, store: ObjectStore, on_manifest: Any = None) -> list[str]:
         """Write every spooled object to `store`, oldest run first; stops at the first failure (raises).
 
         `on_manifest(data) -> data` may rewrite a spooled manifest before it is written.
         """
-        objects = LocalStore(self.dir / "objects")
         written = []
         for key in self.keys():
-            data = objects.get(key)
-            assert data is not None
+            data = self._objects.get(key)
+            if data is None:  # drained by another process meanwhile
+                continue
             if key.endswith("manifest.json") and on_manifest is not None:
                 data = on_manifest(data)
-            store.put(key, data, "application/json" if key.endswith(".json") else "application/gzip")
-            (objects.root / key).unlink()
+            store.put(key, data, content_type(key))
+            self._objects.delete(key)
             written.append(key)
         return written
+
+
+def content_type(key: str) -> str:
+    return "application/json" if key.endswith(".json") else "application/gzip"
 
 
 MANIFEST_FORMAT = "newsdedup-manifest/1"
@@ -315,6 +355,27 @@ def runs_in(keys: list[str]) -> dict[str, list[str]]:
     return runs
 
 
+def stored_runs(
+    store: ObjectStore, spool: Spool, under: str, skip: Container[str] = ()
+) -> Iterator[tuple[str, list[dict[str, Any]]]]:
+    """(run prefix, records) of every run stored under `under` but those in `skip`, parts still in the spool
+    included: what dedup reindexes when its state does not know a run.
+
+    The spool is listed before the store: a part drained meanwhile is in the store by the time it is listed.
+    """
+    spooled = {key for key in spool.keys() if key.startswith(under)}
+    keys = spooled | set(store.list(under))
+    for prefix, names in sorted(runs_in(sorted(keys)).items()):
+        if prefix in skip:
+            continue
+        records = []
+        for name in sorted(n for n in names if n.startswith("part-")):
+            key = f"{prefix}/{name}"
+            data = (spool.get(key) if key in spooled else None) or store.get(key)
+            records += read_part(data or gzip.compress(b""))
+        yield prefix, records
+
+
 def run_started(run_prefix: str) -> dt.datetime | None:
     """When a run started, from its id (`20261123T083000Z-…`); None for a prefix that is not a run."""
     try:
@@ -325,27 +386,54 @@ def run_started(run_prefix: str) -> dt.datetime | None:
         return None
 
 
-def interrupted_runs(store: ObjectStore, crawl: str, started_before: dt.datetime) -> list[str]:
-    """Runs of `crawl` with parts but no manifest, started before `started_before` (killed, not running)."""
-    return sorted(
-        prefix
-        for prefix, names in runs_in(store.list(f"{crawl}/")).items()
-        if "manifest.json" not in names
-        and any(name.startswith("part-") for name in names)
-        and (started := run_started(prefix)) is not None
-        and started < started_before
-    )
+def run_prefix_of(crawl: str, run_id: str) -> str | None:
+    started = run_started(run_id)
+    return f"{crawl}/{started:%Y-%m-%d}/{run_id}" if started else None
+
+
+def open_runs(store: ObjectStore, crawl: str) -> list[str]:
+    """Prefixes of the runs of `crawl` still marked open (running, killed, or whose final manifest could only be
+    spooled): only the open markers are listed, not the crawl's history."""
+    prefixes = (run_prefix_of(crawl, key.rsplit("/", 1)[-1]) for key in store.list(f"{crawl}/{OPEN_RUNS}/"))
+    return sorted(prefix for prefix in prefixes if prefix)
+
+
+def is_final(manifest: dict[str, Any] | None) -> bool:
+    """A manifest is rewritten after every part with no finish reason; the last one, when the run ends, has one."""
+    return bool(manifest and manifest.get("finish_reason"))
+
+
+def recover_run(store: ObjectStore, run_prefix: str, idle_since: dt.datetime, recovered_by: str) -> dict[str, Any] | None:
+    """Give an open run that has written nothing since `idle_since` its final manifest (finish_reason
+    `interrupted`) and close it; returns that manifest, or None for a run that finished or is still writing."""
+    crawl, _, run_id = run_prefix.split("/")
+    data = store.get(f"{run_prefix}/manifest.json")
+    manifest = json.loads(data) if data else None
+    if is_final(manifest):  # finished, but its marker could not be removed then
+        store.delete(open_marker_key(crawl, run_id))
+        return None
+    last_write = dt.datetime.fromisoformat(manifest["updated_at"]) if manifest else run_started(run_prefix)
+    if last_write is None or last_write >= idle_since:
+        return None
+    recovered = recovered_manifest(store, run_prefix, recovered_by)
+    store.put(f"{run_prefix}/manifest.json", json.dumps(recovered, indent=2).encode(), "application/json")
+    store.delete(open_marker_key(crawl, run_id))
+    return recovered
 
 
 def recovered_manifest(store: ObjectStore, run_prefix: str, recovered_by: str) -> dict[str, Any]:
     """A manifest for an interrupted run, from the parts it did write (each part is whole or absent)."""
     names = runs_in(store.list(f"{run_prefix}/")).get(run_prefix, [])
-    parts = []
-    for name in sorted(n for n in names if n.startswith("part-")):
+    entries: dict[str, list[dict[str, Any]]] = {"part-": [], "duplicates-": []}
+    for name in sorted(names):
+        kind = next((kind for kind in entries if name.startswith(kind)), None)
+        if kind is None:
+            continue
         key = f"{run_prefix}/{name}"
         data = store.get(key) or b""
-        records = len(gzip.decompress(data).splitlines())
-        parts.append({"key": key, "records": records, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()})
+        entries[kind].append(
+            {"key": key, "records": len(read_part(data)), "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        )
     crawl, _, run_id = run_prefix.split("/")
     return {
         "format": MANIFEST_FORMAT,
@@ -353,8 +441,9 @@ def recovered_manifest(store: ObjectStore, run_prefix: str, recovered_by: str) -
         "run_id": run_id,
         "finish_reason": "interrupted",
         "recovered_by": recovered_by,
-        "records": sum(part["records"] for part in parts),
-        "parts": parts,
+        "records": sum(part["records"] for part in entries["part-"]),
+        "parts": entries["part-"],
         "failed_parts": [],
-        "duplicates_log": f"{run_prefix}/duplicates.jsonl.gz" if "duplicates.jsonl.gz" in names else None,
+        "duplicates_parts": entries["duplicates-"],
+        "duplicates_logged": sum(part["records"] for part in entries["duplicates-"]),
     }
