@@ -15,7 +15,8 @@ from lxml.html import HtmlElement
 from w3lib.encoding import html_body_declared_encoding, http_content_type_encoding, read_bom
 
 __all__ = [
-    "Decoded", "binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url", "jsonld_objects",
+    "Decoded", "binary_kind", "decode_html", "declared_encoding", "declared_page_type", "is_listing_url",
+    "jsonld_objects",
 ]
 
 # schema.org types whose pages are articles, and types whose pages are not.
