@@ -12,13 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
 
 from crawler.items import Article
 from crawler.urls import url_key
 from demo.site import serve
 from tests.support.servers import CephRGW
-from tests.test_crawl import ROOT, TOPIC, crawl, crawl_command
+from tests.test_crawl import ROOT, SCHEMA, TOPIC, crawl, crawl_command
 from tests.test_pipelines import Run, article
 
 pytestmark = pytest.mark.s3
@@ -181,6 +182,7 @@ def test_a_full_spool_disk_stops_the_crawl_cleanly_and_damages_nothing(
         with serve(day=1) as site:
             seeds = tmp_path / "demo.yaml"
             site.write_seeds(seeds, name="demo", keywords=TOPIC, since="2023-01-01")
+            articles = {url_key(url) for story in site.stories for url in [story.url, *(c.url for c in story.copies)]}
             command = crawl_command(seeds, f"s3://{s3_bucket}/news", *settings)
             process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
             deadline = time.monotonic() + 120
@@ -197,5 +199,9 @@ def test_a_full_spool_disk_stops_the_crawl_cleanly_and_damages_nothing(
     assert "Spider closed (spool_failed)" in log
     assert "Traceback" not in log
     gateway.start_gateway()
-    for record in stored_records(gateway, s3_bucket):  # what was stored before the failure is whole
-        assert record["text"]
+    stored = stored_records(gateway, s3_bucket)
+    assert stored, "the part seen before the gateway stopped holds records"
+    assert len({record["id"] for record in stored}) == len(stored), "none twice"
+    for record in stored:  # what was stored before the failure is whole
+        jsonschema.validate(record, SCHEMA)
+        assert url_key(record["url"]) in articles, record["url"]

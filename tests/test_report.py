@@ -68,8 +68,10 @@ def run_data(records: list[dict[str, Any]], stats: dict[str, Any], run_id: str =
     )  # fmt: skip
 
 
-HEALTHY = stats_for("techvibe", crawl__pages__article=12, crawl__pages__unknown=20, crawl__feeds=1, crawl__sitemaps=3,
-                    extract__ok=12, select__off_topic=4, dedup__near_duplicate=1, dedup__kept=7)  # fmt: skip
+# Counters a crawl emits (the last test checks they are among a real crawl's): 1 start page, 19 pages found through
+# links, 12 through the feed.
+HEALTHY = stats_for("techvibe", crawl__pages__start=1, crawl__pages__link=19, crawl__pages__feed=12, crawl__feeds=1,
+                    crawl__sitemaps=3, extract__ok=12, select__off_topic=4, dedup__near_duplicate=1, dedup__kept=7)  # fmt: skip
 
 
 def by_site(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -95,10 +97,10 @@ def test_a_healthy_source_has_its_counts_drops_and_metadata_shares() -> None:
 def test_broken_sources_are_unhealthy_with_the_reason_and_listed_first() -> None:
     stats = {
         **HEALTHY,
-        **stats_for("listing-only", crawl__pages__unknown=40, crawl__feeds=1),
+        **stats_for("listing-only", crawl__pages__start=1, crawl__pages__link=39, crawl__feeds=1),
         **stats_for("down", crawl__failed__http_503=3),
-        **stats_for("undated", crawl__pages__article=12, extract__ok=10),
-        **stats_for("flaky", crawl__pages__article=10, extract__ok=10, crawl__failed__http_500=4),
+        **stats_for("undated", crawl__pages__sitemap=12, extract__ok=10),
+        **stats_for("flaky", crawl__pages__feed=10, extract__ok=10, crawl__failed__http_500=4),
     }
     records = [record("techvibe", 1)] + [record("undated", n, published=None) for n in range(9)]
     records.append(record("undated", 9))
@@ -124,7 +126,7 @@ def test_broken_sources_are_unhealthy_with_the_reason_and_listed_first() -> None
 
 
 def test_thresholds_come_from_the_rules() -> None:
-    stats = stats_for("small", crawl__pages__unknown=3)
+    stats = stats_for("small", crawl__pages__link=3)
     assert build_report([run_data([], stats)])["sources"][0]["verdict"] == "warning", "too few pages to call it broken"
     strict = build_report([run_data([], stats)], rules=HealthRules(min_pages=3))
     assert strict["sources"][0]["verdict"] == "unhealthy"
@@ -192,7 +194,7 @@ def test_duplicate_clusters_name_each_copy_outlet_and_who_copied_whom() -> None:
 
 def test_a_range_of_runs_shows_the_latest_verdict_the_history_and_summed_counts() -> None:
     first = run_data([record("techvibe", 1)], HEALTHY, run_id="20250210T080000Z-aaaaaa")
-    broken = stats_for("techvibe", crawl__pages__unknown=30)
+    broken = stats_for("techvibe", crawl__pages__link=30)
     second = run_data([], broken, run_id="20250211T080000Z-bbbbbb")
     report = build_report([second, first])
     source = report["sources"][0]
@@ -276,7 +278,7 @@ def write_two_runs(store: ObjectStore) -> None:
     first = [record("techvibe", n, published=f"2025-01-0{n + 1}") for n in range(3)]
     link = {"kept_id": first[0]["id"], "kept_url": first[0]["url"], "url": "https://mirror.example/x", "reason": "exact"}
     write_run(store, dt.datetime(2025, 1, 5, 6, tzinfo=dt.UTC), first, HEALTHY, [link])
-    broken = stats_for("techvibe", crawl__pages__unknown=30)
+    broken = stats_for("techvibe", crawl__pages__link=30)
     write_run(store, dt.datetime(2025, 2, 5, 6, tzinfo=dt.UTC), [record("techvibe", 9, published="2025-02-04")], broken, [])
 
 
@@ -366,6 +368,8 @@ def test_the_crawl_writes_its_report_beside_the_manifest_and_logs_the_verdict(si
     broken = site.outlets[0].name
     result = crawl(seeds, tmp_path / "out")
     assert result.returncode == 0, "REPORT_FAIL_ON_UNHEALTHY is off by default"
+    run_wide = {key for key in HEALTHY if not key.startswith("sites/")}
+    assert run_wide <= set(result.stats), "the builder's tests feed it counters a crawl really emits"
     run_dir = next((tmp_path / "out").rglob("manifest.json")).parent
     report = json.loads((run_dir / "report.json").read_text())
     assert sorted(by_site(report)) == sorted(outlet.name for outlet in site.outlets)

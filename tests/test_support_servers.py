@@ -14,8 +14,10 @@ import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from botocore.config import Config
 from botocore.exceptions import ClientError, EndpointConnectionError
 
@@ -123,12 +125,17 @@ def test_ceph_stop_leaves_no_daemon_behind() -> None:
 
 @pytest.mark.redis
 def test_redis_set_get_round_trip(redis_server: RedisServer) -> None:
-    client = redis_server.client(decode_responses=True)
+    """The URL alone (what a crawl gets as REDIS_URL) reaches this server: on loopback, persistence off."""
+    url = urlsplit(redis_server.url)
+    assert (url.scheme, url.hostname, url.path) == ("redis", "127.0.0.1", "/0")
+    client = redis.Redis(host=url.hostname, port=url.port, db=0, decode_responses=True)
 
     client.set("newsdedup:test", "value")
 
-    assert redis_server.url == f"redis://127.0.0.1:{redis_server.port}/0"
-    assert client.get("newsdedup:test") == "value"
+    assert redis_server.client(decode_responses=True).get("newsdedup:test") == "value"
+    assert client.info("server")["tcp_port"] == url.port == redis_server.port
+    assert client.config_get("bind") == {"bind": "127.0.0.1"}
+    assert client.config_get("save") == {"save": ""} and client.config_get("appendonly") == {"appendonly": "no"}
 
 
 @pytest.mark.redis
