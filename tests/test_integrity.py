@@ -16,7 +16,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from pipelines.store.core import LocalStore, Spool
+from pipelines.store.objects import LocalStore
+from pipelines.store.spool import Spool
 from tests.support.newsfarm import serve as serve_farm
 from tests.test_crawl import ROOT, crawl, crawl_command
 from tests.test_pipelines import Run, article, duplicates_logged, stored

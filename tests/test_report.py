@@ -29,9 +29,9 @@ from pipelines.report.core import (
 )
 from pipelines.report.html import render_html
 from pipelines.report.reader import find_runs, load_run
-from pipelines.store.core import (
-    LocalStore, ObjectStore, RunLayout, S3Options, duplicates_part_name, encode_part, open_store, part_name,
-)
+from pipelines.store.layout import RunLayout
+from pipelines.store.objects import LocalStore, ObjectStore, S3Options, open_store
+from pipelines.store.parts import duplicates_part_name, encode_part, part_name
 from tests.support.servers import CephRGW
 from tests.test_crawl import TOPIC, crawl
 

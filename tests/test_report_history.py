@@ -9,7 +9,7 @@ from typing import Any
 
 from pipelines.report.core import HealthRules, Limits, build_report, exit_code, source_yields
 from pipelines.report.reader import earlier_yields
-from pipelines.store.core import LocalStore
+from pipelines.store.objects import LocalStore
 from tests.test_report import run_data, stats_for
 
 

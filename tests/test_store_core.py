@@ -10,7 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from pipelines.store.core import LocalStore, RunLayout, StorageError, encode_part, open_store, part_name
+from pipelines.store.layout import RunLayout
+from pipelines.store.objects import LocalStore, StorageError, open_store
+from pipelines.store.parts import encode_part, part_name
 
 
 def records(count: int) -> list[dict[str, object]]:

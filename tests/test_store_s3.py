@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipelines.store.core import S3Options, S3Store, StorageError, open_store
+from pipelines.store.objects import S3Options, S3Store, StorageError, open_store
 from tests.support.servers import CephRGW, free_port
 
 pytestmark = pytest.mark.s3

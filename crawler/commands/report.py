@@ -14,7 +14,7 @@ from pipelines.report.core import build_report, exit_code, verdict_lines
 from pipelines.report.extension import report_options
 from pipelines.report.html import render_html
 from pipelines.report.reader import find_runs, load_run, seeds_of, site_owner
-from pipelines.store.core import StorageError
+from pipelines.store.objects import StorageError
 from pipelines.store.pipeline import store_from_settings
 
 if TYPE_CHECKING:

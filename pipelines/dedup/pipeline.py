@@ -33,7 +33,8 @@ from pipelines.dedup.core import (
 from pipelines.dedup.redis_index import RedisNearDupIndex
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
-from pipelines.store.core import Spool, stored_runs
+from pipelines.store.runs import stored_runs
+from pipelines.store.spool import Spool
 from pipelines.text import content_id, words
 
 if TYPE_CHECKING:
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from scrapy.statscollectors import StatsCollector
 
     from crawler.redis import RedisLink
-    from pipelines.store.core import ObjectStore
+    from pipelines.store.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
 
     from crawler.items import Article
-    from pipelines.store.core import ObjectStore
+    from pipelines.store.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
 

@@ -15,11 +15,12 @@ from typing import Any
 
 from crawler.seeds import Seeds, SeedsError, load_seeds
 from pipelines.report.core import RunData, SiteOwner, slim_record, source_yields
-from pipelines.store.core import ObjectStore, read_part
+from pipelines.store.objects import ObjectStore
+from pipelines.store.parts import read_part
 
 __all__ = ["RunRef", "earlier_yields", "find_runs", "load_run", "read_run", "seeds_of", "site_owner"]
 
-# `<crawl>/<crawl date>/<run id>/manifest.json`, as pipelines.store.core.RunLayout writes it.
+# `<crawl>/<crawl date>/<run id>/manifest.json`, as pipelines.store.layout.RunLayout writes it.
 _MANIFEST_KEY = re.compile(r"^(?P<crawl>[^/_][^/]*)/(?P<date>\d{4}-\d{2}-\d{2})/(?P<run>[^/]+)/manifest\.json$")
 
 

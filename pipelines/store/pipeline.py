@@ -18,21 +18,11 @@ from crawler import crawl_name
 from crawler.items import Article
 from crawler.stats import count
 from pipelines import events
-from pipelines.store.core import (
-    MANIFEST_FORMAT,
-    ObjectStore,
-    RunLayout,
-    S3Options,
-    Spool,
-    StorageError,
-    content_type,
-    duplicates_part_name,
-    encode_part,
-    open_runs,
-    open_store,
-    part_name,
-    recover_run,
-)
+from pipelines.store.layout import RunLayout
+from pipelines.store.objects import ObjectStore, S3Options, StorageError, content_type, open_store
+from pipelines.store.parts import duplicates_part_name, encode_part, part_name
+from pipelines.store.runs import MANIFEST_FORMAT, open_runs, recover_run
+from pipelines.store.spool import Spool
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
