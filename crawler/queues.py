@@ -2,17 +2,24 @@
 
 scrapy-redis pops a request from Redis and forgets it, so a worker that dies loses the requests it was working
 on, and its SCHEDULER_PERSIST=False clears the frontier when the first worker finishes. Here a popped request
-moves (atomically, in one Lua script) to the popping worker's own sorted set and stays there until that worker
-has finished its run and written its records. A worker shows it is alive with a key that expires after
+moves (atomically, in one Lua script) to the popping worker's own sorted set and stays there while it is in
+flight (`InFlight`): until its page is scraped and every item it gave is dropped or durably stored, or its
+download failed for good, or a retry or redirect took its place in the queue. A worker shows it is alive with a key that expires after
 REDIS_WORKER_TIMEOUT seconds, refreshed from a thread (a reactor busy for a while is not a dead worker); when
 one stops answering, another gives its requests back to the queue, after
 dedup has forgotten what the dead worker kept but never wrote (`worker_lost`). Workers stay until the whole
-crawl is done (no request queued, no other worker busy), and the last one to leave clears the dupefilter, so
-the next scheduled run reads its feeds and sitemaps again.
+crawl is done (no request queued, no other worker busy).
+
+The dupefilter belongs to one *generation* of workers: a worker that joins while no other is alive starts a
+new one, with an empty dupefilter, so every run reads its feeds and sitemaps again even when the last run's
+workers all died or never left cleanly (what they left queued is crawled too; pages stored meanwhile are
+skipped by SkipStored). Workers that join a live generation share its dupefilter: an entry point is fetched
+once per run, not once per worker.
 
 Keys, per crawl (the crawl name is a hash tag): `newsdedup:{crawl}:requests` (sorted set, scrapy-redis's
-priority queue), `:dupefilter` (set, scrapy-redis's RFPDupeFilter), `:workers` (hash), `:busy` (set) and, per
-worker, `:worker:<id>:alive`, `:worker:<id>:requests`, `:worker:<id>:reaper`.
+priority queue), `:generation` (string), `:dupefilter:<generation>` (set, scrapy-redis's RFPDupeFilter),
+`:workers` (hash), `:busy` (set) and, per worker, `:worker:<id>:alive`, `:worker:<id>:requests`,
+`:worker:<id>:reaper`.
 """
 
 from __future__ import annotations
@@ -21,12 +28,16 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import secrets
 import threading
+import time
+import weakref
+from collections import Counter
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Self
+from typing import TYPE_CHECKING, Any, Self
 
 from redis.exceptions import RedisError
-from scrapy import signals
+from scrapy import Request, signals
 from scrapy.exceptions import DontCloseSpider
 from scrapy_redis.dupefilter import RFPDupeFilter
 from scrapy_redis.queue import PriorityQueue
@@ -34,12 +45,15 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
 from crawler import crawl_name
-from crawler.redis import crawl_prefix, redis_link
+from crawler.redis import REDIS_DOWN, crawl_prefix, redis_link
+from pipelines import events
 
 if TYPE_CHECKING:
+    from collections.abc import AsyncIterator, Callable
+
     import redis
-    from scrapy import Request
     from scrapy.crawler import Crawler
+    from scrapy.http import Response
     from scrapy.spiders import Spider
 
     from crawler.redis import RedisLink
@@ -52,6 +66,10 @@ worker_lost = object()
 
 # Sent when a worker leaves after its pipelines closed, everything it kept being written. Argument: `worker`.
 worker_finished = object()
+
+
+# Request meta: the request as it is stored in this worker's set in Redis, to take it out once settled.
+FRONTIER_ENTRY = "frontier_entry"
 
 
 class RedisUnreachable(ConnectionError):
@@ -73,8 +91,11 @@ class FrontierKeys:
         return f"{self.prefix}:requests"
 
     @property
-    def dupefilter(self) -> str:
-        return f"{self.prefix}:dupefilter"
+    def generation(self) -> str:
+        return f"{self.prefix}:generation"
+
+    def dupefilter(self, generation: str) -> str:
+        return f"{self.prefix}:dupefilter:{generation}"
 
     @property
     def workers(self) -> str:
@@ -98,15 +119,31 @@ redis.call('SADD', KEYS[3], ARGV[1])
 return popped[1]
 """
 
-# KEYS: workers, busy, alive. ARGV: worker, info, ttl (ms).
+# KEYS: workers, busy, alive, generation. ARGV: worker, info, ttl (ms), a new generation, alive-key prefix,
+# alive-key suffix, dupefilter-key prefix. Joins the live generation, or starts a new one (dropping the last
+# one's dupefilter) when no worker is alive. Returns the generation joined.
 _JOIN = """
+local generation = redis.call('GET', KEYS[4])
+local live = false
+if generation then
+  for _, worker in ipairs(redis.call('HKEYS', KEYS[1])) do
+    if redis.call('EXISTS', ARGV[5] .. worker .. ARGV[6]) == 1 then live = true; break end
+  end
+end
+if not live then
+  if generation then redis.call('DEL', ARGV[7] .. generation) end
+  generation = ARGV[4]
+  redis.call('SET', KEYS[4], generation)
+end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[2])
 redis.call('SADD', KEYS[2], ARGV[1])
 redis.call('SET', KEYS[3], '1', 'PX', ARGV[3])
+return generation
 """
 
-# KEYS: workers, alive. ARGV: worker, ttl (ms). False when another worker took this one for dead.
+# KEYS: workers, alive, generation. ARGV: worker, ttl (ms).
 _BEAT = """
+if redis.call('EXISTS', KEYS[3]) == 0 then return -1 end
 if redis.call('HEXISTS', KEYS[1], ARGV[1]) == 0 then return 0 end
 redis.call('SET', KEYS[2], '1', 'PX', ARGV[2])
 return 1
@@ -142,15 +179,15 @@ redis.call('SREM', KEYS[4], ARGV[1])
 return count
 """
 
-# KEYS: the worker's requests, workers, busy, alive, queue, dupefilter. ARGV: worker.
-# A worker leaves; the last one out of a finished crawl clears its dupefilter. Returns 1 when it did.
+# KEYS: the worker's requests, workers, busy, alive, queue, dupefilter, generation. ARGV: worker.
+# A worker leaves; the last one out ends the generation. Returns 1 when that also finished the crawl.
 _LEAVE = """
 redis.call('DEL', KEYS[1], KEYS[4])
 redis.call('HDEL', KEYS[2], ARGV[1])
 redis.call('SREM', KEYS[3], ARGV[1])
-if redis.call('HLEN', KEYS[2]) == 0 and redis.call('ZCARD', KEYS[5]) == 0 then
-  redis.call('DEL', KEYS[6])
-  return 1
+if redis.call('HLEN', KEYS[2]) == 0 then
+  redis.call('DEL', KEYS[6], KEYS[7])
+  return redis.call('ZCARD', KEYS[5]) == 0 and 1 or 0
 end
 return 0
 """
@@ -170,7 +207,117 @@ class ReliableQueue(PriorityQueue):
         """The request of highest priority, or None at once when the queue is empty (never blocks the reactor)."""
         mine = self.keys.worker(self.worker, "requests")
         data = self._pop(keys=[self.key, mine, self.keys.busy], args=[self.worker])
-        return self._decode_request(data) if data else None
+        if not data:
+            return None
+        request = self._decode_request(data)
+        request.meta[FRONTIER_ENTRY] = data
+        return request
+
+
+class InFlight:
+    """What still holds each request this worker popped: its page being scraped, then each item the page gave
+    until that item is dropped or its record is durable (`events.records_settled`) or withdrawn (an item that
+    failed in a pipeline, as on a Redis outage, keeps it held: given back to the queue if the worker stops). When nothing
+    holds a request any more it leaves the worker's set in Redis (`release`), so that set stays as small as
+    what is in flight, and a dead worker's requeue is only that. A LOST record keeps its request held: if the
+    worker dies, its page is fetched again.
+    """
+
+    def __init__(self) -> None:
+        self.release: Callable[[bytes], None] = lambda entry: None  # the scheduler's, once it joined
+        self.holds: Counter[bytes] = Counter()
+        self.awaiting: dict[str, list[bytes]] = {}  # page URL -> requests waiting for its record to settle
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> InFlight:
+        """The crawler's one InFlight, listening to what becomes of items and records."""
+        if crawler not in _in_flight:
+            tracker = _in_flight[crawler] = cls()
+            crawler.signals.connect(tracker.item_dropped, signal=signals.item_dropped)
+            crawler.signals.connect(tracker.records_settled, signal=events.records_settled)
+            crawler.signals.connect(tracker.record_withdrawn, signal=events.record_withdrawn)
+        return _in_flight[crawler]
+
+    def hold(self, entry: bytes) -> None:
+        self.holds[entry] += 1
+
+    def let_go(self, entry: bytes) -> None:
+        self.holds[entry] -= 1
+        if self.holds[entry] <= 0:
+            del self.holds[entry]
+            self.release(entry)
+
+    def item_given(self, entry: bytes, url: str) -> None:
+        self.hold(entry)
+        self.awaiting.setdefault(url, []).append(entry)
+
+    def item_dropped(self, response: Response, **kwargs: Any) -> None:
+        self._settled(response.url)
+
+    def records_settled(self, records: list[Any], state: str, **kwargs: Any) -> None:
+        if state == events.DURABLE:
+            for record in records:
+                self._settled(record.url)
+
+    def record_withdrawn(self, article: Any, **kwargs: Any) -> None:
+        self._settled(article.url)  # its replacement's page holds its own request
+
+    def _settled(self, url: str) -> None:
+        waiting = self.awaiting.get(url)
+        if not waiting:
+            return
+        entry = waiting.pop(0)
+        if not waiting:
+            del self.awaiting[url]
+        self.let_go(entry)
+
+
+_in_flight: weakref.WeakKeyDictionary[Crawler, InFlight] = weakref.WeakKeyDictionary()
+
+
+class SettleScraped:
+    """Spider middleware, outermost (the Distributed add-on sets it): a popped request is held while its
+    page's output is handled, and then by every item the page gave."""
+
+    def __init__(self, in_flight: InFlight) -> None:
+        self.in_flight = in_flight
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(InFlight.of(crawler))
+
+    async def process_spider_output(self, response: Response, result: AsyncIterator[Any]) -> AsyncIterator[Any]:
+        entry = response.meta.get(FRONTIER_ENTRY)
+        if entry is None:
+            async for output in result:
+                yield output
+            return
+        self.in_flight.hold(entry)
+        try:
+            async for output in result:
+                if not isinstance(output, Request):
+                    self.in_flight.item_given(entry, response.url)
+                yield output
+        finally:
+            self.in_flight.let_go(entry)
+
+
+class SettleFailed:
+    """Downloader middleware, outermost (the Distributed add-on sets it): a request whose download failed for
+    good (no middleware retried it or answered instead) is settled; its errback gives no items."""
+
+    def __init__(self, in_flight: InFlight) -> None:
+        self.in_flight = in_flight
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(InFlight.of(crawler))
+
+    def process_exception(self, request: Request, exception: BaseException) -> None:
+        entry = request.meta.get(FRONTIER_ENTRY)
+        if entry is not None:
+            self.in_flight.hold(entry)
+            self.in_flight.let_go(entry)
 
 
 class RedisScheduler(Scheduler):
@@ -187,8 +334,14 @@ class RedisScheduler(Scheduler):
         self.crawler = crawler
         self.stats = crawler.stats
         self.worker = link.worker
+        self.outage = link.outage
         self.ttl_ms = int(worker_timeout * 1000)
         self.keys: FrontierKeys | None = None
+        self.generation = ""  # of the dupefilter, set on joining
+        self.in_flight = InFlight()
+        # What could not reach Redis while it was away, sent once it answers again.
+        self._unsent: list[Request] = []
+        self._unreleased: list[bytes] = []
         self._stop = threading.Event()
         self._reaper: asyncio.Task[None] | None = None
         self._scripts = {name: link.client.register_script(script) for name, script in (
@@ -201,6 +354,8 @@ class RedisScheduler(Scheduler):
             raise ValueError("RedisScheduler needs REDIS_URL")
         scheduler = cls(crawler, link, crawler.settings.getfloat("REDIS_WORKER_TIMEOUT", 60.0))
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
+        scheduler.in_flight = InFlight.of(crawler)
+        scheduler.in_flight.release = scheduler._release
         return scheduler
 
     def open(self, spider: Spider) -> None:
@@ -211,15 +366,21 @@ class RedisScheduler(Scheduler):
             raise RedisUnreachable(f"Redis (REDIS_URL) cannot be reached, nothing crawled: {exc}") from None
         keys = self.keys = FrontierKeys.of(crawl_name(spider))
         self.queue = ReliableQueue(self.server, spider, keys, self.worker)
-        self.df = RFPDupeFilter(self.server, keys.dupefilter, self.crawler.settings.getbool("DUPEFILTER_DEBUG"))
         info = json.dumps({"started": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")})
-        self._scripts["join"](
-            keys=[keys.workers, keys.busy, keys.worker(self.worker, "alive")], args=[self.worker, info, self.ttl_ms]
+        self.generation = self._scripts["join"](
+            keys=[keys.workers, keys.busy, keys.worker(self.worker, "alive"), keys.generation],
+            args=[self.worker, info, self.ttl_ms, secrets.token_hex(8), f"{keys.prefix}:worker:", ":alive",
+                  keys.dupefilter("")],
+        ).decode()  # fmt: skip
+        self.df = RFPDupeFilter(
+            self.server, keys.dupefilter(self.generation), self.crawler.settings.getbool("DUPEFILTER_DEBUG")
         )
         loop = asyncio.get_running_loop()
         threading.Thread(target=self._keep_alive, args=(loop,), name="worker-heartbeat", daemon=True).start()
         self._reaper = asyncio.ensure_future(self._reap_forever())
-        logger.info("Worker %s joined crawl %s (%d requests queued)", self.worker, keys.prefix, len(self.queue))
+        self.outage.check, self.outage.on_fatal = self._crawl_state_lost, self._fatal
+        logger.info("Worker %s joined crawl %s, generation %s (%d requests queued)", self.worker, keys.prefix,
+                    self.generation, len(self.queue))  # fmt: skip
 
     def close(self, reason: str) -> None:
         """Leave the crawl. Called after the pipelines closed, so every record this worker kept is written."""
@@ -229,14 +390,23 @@ class RedisScheduler(Scheduler):
         self._stop.set()
         if self._reaper is not None:
             self._reaper.cancel()
-        self.crawler.signals.send_catch_log(signal=worker_finished, worker=self.worker)
-        if reason != "finished":  # stopped early: what it took goes back (pages whose records are written are skipped)
-            logger.info("Stopped (%s): %d requests given back to the queue", reason, self._requeue(self.worker))
-        last = self._scripts["leave"](
-            keys=[keys.worker(self.worker, "requests"), keys.workers, keys.busy, keys.worker(self.worker, "alive"),
-                  keys.requests, keys.dupefilter],
-            args=[self.worker],
-        )  # fmt: skip
+        if reason == "redis_data_lost_failed":  # leaving would tell an emptied Redis the crawl is done
+            return
+        try:
+            self._flush()
+            self.crawler.signals.send_catch_log(signal=worker_finished, worker=self.worker)
+            if reason != "finished":  # stopped early: what it holds goes back (pages already stored are skipped)
+                logger.info("Stopped (%s): %d requests given back to the queue", reason, self._requeue(self.worker))
+            last = self._scripts["leave"](
+                keys=[keys.worker(self.worker, "requests"), keys.workers, keys.busy,
+                      keys.worker(self.worker, "alive"), keys.requests, keys.dupefilter(self.generation),
+                      keys.generation],
+                args=[self.worker],
+            )  # fmt: skip
+        except REDIS_DOWN as exc:
+            logger.error("Worker %s could not leave the crawl (%s): once Redis answers, another worker takes it for "
+                         "dead and gives its requests back", self.worker, exc)  # fmt: skip
+            return
         if last:
             logger.info("Last worker out: crawl %s is done, its dupefilter cleared", keys.prefix)
 
@@ -244,20 +414,61 @@ class RedisScheduler(Scheduler):
         """Stay while requests are queued, another worker is busy or a dead one still holds requests."""
         assert self.keys is not None
         keys = self.keys
-        queued, busy, dead = self._scripts["state"](
-            keys=[keys.requests, keys.workers, keys.busy], args=[self.worker, f"{keys.prefix}:worker:", ":alive"]
-        )
+        if self.outage.fatal:
+            return
+        if self.outage.down or self._unsent:
+            raise DontCloseSpider
+        try:
+            queued, busy, dead = self._scripts["state"](
+                keys=[keys.requests, keys.workers, keys.busy], args=[self.worker, f"{keys.prefix}:worker:", ":alive"]
+            )
+        except REDIS_DOWN as exc:
+            self.outage.failed(exc)
+            raise DontCloseSpider from None
         if queued or busy or dead:
             raise DontCloseSpider
 
+    def _crawl_state_lost(self) -> str | None:
+        """Why Redis, answering again, cannot be trusted with this crawl: it lost the crawl's state (restarted
+        without persistence, a failover to an empty replica). None when the state is there."""
+        assert self.keys is not None
+        generation = self.server.get(self.keys.generation)
+        if generation is None or generation.decode() != self.generation:
+            return (f"Redis came back without crawl {self.keys.prefix} (its generation key is gone: Redis lost its "
+                    "data); restore it or start a new crawl")  # fmt: skip
+        return None
+
+    def _fatal(self, reason: str, message: str) -> None:
+        self.stats.set_value("scheduler/redis_stopped", message)
+        asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
+
+    def _flush(self) -> None:
+        """Send what waited for Redis: requests to queue, settled requests to take out of this worker's set."""
+        unsent, self._unsent = self._unsent, []
+        for request in unsent:
+            self.enqueue_request(request)
+        unreleased, self._unreleased = self._unreleased, []
+        for entry in unreleased:
+            self._release(entry)
+
     def _keep_alive(self, loop: asyncio.AbstractEventLoop) -> None:
         """Refresh this worker's heartbeat, from a thread: a reactor busy for a while is not a dead worker."""
+        failing = False
         while not self._stop.wait(self.ttl_ms / 3000):
             try:
                 alive = self._beat()
-            except RedisError as exc:  # Redis away for a moment: try again at the next beat
-                logger.warning("Heartbeat of worker %s failed: %s", self.worker, exc)
+            except RedisError as exc:  # Redis away: try again at the next beat (the outage decides when to stop)
+                if not failing:
+                    logger.warning("Heartbeat of worker %s failed: %s", self.worker, exc)
+                failing = True
                 continue
+            failing = False
+            if alive < 0:
+                problem = self._crawl_state_lost()
+                if problem:
+                    logger.error("%s: this worker stops", problem)
+                    loop.call_soon_threadsafe(self._fatal, "redis_data_lost_failed", problem)
+                    return
             if not alive:
                 logger.error("Worker %s was taken for dead by the others: stopping", self.worker)
                 loop.call_soon_threadsafe(self._stop_crawl)
@@ -270,15 +481,21 @@ class RedisScheduler(Scheduler):
         """Give back the requests of workers that stopped answering, at every heartbeat."""
         while True:
             try:
-                await self._reap()
+                # After an outage every worker's heartbeat may have expired: each gets a timeout's grace to beat.
+                if not self.outage.down and time.monotonic() - self.outage.recovered_at > self.ttl_ms / 1000:
+                    await self._reap()
+            except REDIS_DOWN as exc:
+                self.outage.failed(exc)
             except RedisError as exc:
                 logger.warning("Could not look for dead workers: %s", exc)
             await asyncio.sleep(self.ttl_ms / 3000)
 
-    def _beat(self) -> bool:
+    def _beat(self) -> int:
+        """1: alive; 0: taken for dead by the others; -1: the crawl's state is gone from Redis."""
         assert self.keys is not None
-        return bool(self._scripts["beat"](
-            keys=[self.keys.workers, self.keys.worker(self.worker, "alive")], args=[self.worker, self.ttl_ms]
+        return int(self._scripts["beat"](
+            keys=[self.keys.workers, self.keys.worker(self.worker, "alive"), self.keys.generation],
+            args=[self.worker, self.ttl_ms],
         ))  # fmt: skip
 
     async def _reap(self) -> None:
@@ -307,18 +524,51 @@ class RedisScheduler(Scheduler):
             args=[worker],
         ))  # fmt: skip
 
+    def _release(self, entry: bytes) -> None:
+        """A popped request is settled: out of this worker's set (a Redis error leaves it there, as in flight)."""
+        assert self.keys is not None
+        if self.outage.down:
+            self._unreleased.append(entry)
+            return
+        try:
+            self.server.zrem(self.keys.worker(self.worker, "requests"), entry)
+        except REDIS_DOWN as exc:
+            self.outage.failed(exc)
+            self._unreleased.append(entry)
+
     # scrapy-redis 0.9.1 passes `spider=` to the stats, which Scrapy 2.14 deprecated: the same two methods without it.
 
     def enqueue_request(self, request: Request) -> bool:
-        if not request.dont_filter and self.df.request_seen(request):
-            self.df.log(request, self.spider)
-            return False
-        self.stats.inc_value("scheduler/enqueued/redis")
-        self.queue.push(request)
-        return True
+        """Queue a request; one carrying a popped request's entry (a retry, a redirect) takes its place."""
+        taken_from = request.meta.pop(FRONTIER_ENTRY, None)
+        try:
+            if self.outage.down:  # kept here until Redis answers; lost with this process, as is its page's output
+                self._unsent.append(request)
+                return True
+            try:
+                if not request.dont_filter and self.df.request_seen(request):
+                    self.df.log(request, self.spider)
+                    return False
+                self.stats.inc_value("scheduler/enqueued/redis")
+                self.queue.push(request)
+            except REDIS_DOWN as exc:
+                self.outage.failed(exc)
+                self._unsent.append(request)
+            return True
+        finally:
+            if taken_from is not None and taken_from not in self.in_flight.holds:  # not a page being scraped
+                self._release(taken_from)
 
     def next_request(self) -> Request | None:
-        request = self.queue.pop()
+        """The next request, or None while Redis is away (the crawl waits, as when the queue is empty)."""
+        if self.outage.down:
+            return None
+        try:
+            self._flush()
+            request = self.queue.pop()
+        except REDIS_DOWN as exc:
+            self.outage.failed(exc)
+            return None
         if request is not None:
             self.stats.inc_value("scheduler/dequeued/redis")
         return request

@@ -114,6 +114,7 @@ REPORT_MAX_YIELD_DROP = 0.5  # a yield this far under its median of those runs i
 ADDONS = {"crawler.redis.Distributed": 0}  # switches the scheduler to scrapy-redis when REDIS_URL is set
 REDIS_URL = os.environ.get("REDIS_URL")  # unset = one process
 REDIS_WORKER_TIMEOUT = 60
+REDIS_OUTAGE_TIMEOUT = 300  # seconds a worker waits for Redis to answer again before it stops (exit 1)
 CRAWL_SKIP_STORED = True
 DEDUP_URL_TTL_DAYS = 30
 # Scrapy's HTTP cache, for entry points only (feeds, sitemaps, start pages): revalidated with ETag/Last-Modified.

@@ -15,7 +15,7 @@ from scrapy.exceptions import NotConfigured
 from crawler import crawl_name
 from crawler.items import Article
 from crawler.queues import worker_finished, worker_lost
-from crawler.redis import REDIS_DOWN, crawl_prefix, redis_link
+from crawler.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
 from crawler.stats import count
 from crawler.urls import url_key
 from pipelines import events, text
@@ -72,7 +72,7 @@ class DedupPipeline:
     DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output), DEDUP_URL_TTL_DAYS,
     REDIS_URL. Stats: dedup/kept, dedup/same_url, dedup/exact, dedup/near_duplicate,
     dedup/self_repeat_paragraphs, dedup/superseded, dedup/url_keys_expired, dedup/unwritten_forgotten,
-    dedup/state_not_saved.
+    dedup/state_not_saved, dedup/redis_unavailable (pages not deduplicated when Redis was given up).
     """
 
     def __init__(
@@ -329,13 +329,17 @@ class DedupPipeline:
         """process_item with the index in Redis: each call waits out a Redis outage and is made again."""
         assert self.redis is not None and isinstance(self.index, RedisNearDupIndex)
         outage = self.redis.outage
-        match = await outage.call(self.index.find_or_add, doc, keys, shingles, signature)
-        if match is not None and match.kept.id == doc.id and doc.id not in self.kept:
-            if await outage.call(self.index.pending_owner, doc.id) == self.redis.worker:
-                match = None  # this worker's own add, made again after Redis dropped the connection's answer
-        if match is not None and self._supersedes(doc, match, item):
-            await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, shingles, signature)
-            return self._superseded(item, match)
+        try:
+            match = await outage.call(self.index.find_or_add, doc, keys, shingles, signature)
+            if match is not None and match.kept.id == doc.id and doc.id not in self.kept:
+                if await outage.call(self.index.pending_owner, doc.id) == self.redis.worker:
+                    match = None  # this worker's own add, made again after Redis dropped the connection's answer
+            if match is not None and self._supersedes(doc, match, item):
+                await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, shingles, signature)
+                return self._superseded(item, match)
+        except RedisOutage as exc:  # the worker stops; its page stays in its in-flight set for the next run
+            count(self.stats, "dedup/redis_unavailable", item.site)
+            raise Drop("dedup/redis_unavailable", f"{item.url} not deduplicated: {exc}") from None
         return self._decided(item, match)
 
     def _supersedes(self, doc: DocInfo, match: Match, item: Article) -> bool:

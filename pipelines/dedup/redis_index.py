@@ -331,6 +331,11 @@ class RedisNearDupIndex:
         owner = worker.encode()
         return [doc_id.decode() for doc_id, who in self.client.hscan_iter(self._fixed[4]) if who == owner]
 
+    def pending_owner(self, doc_id: str) -> str | None:
+        """The worker that kept `doc_id` and has not confirmed it as written, if any."""
+        owner = self.client.hget(self._fixed[4], doc_id)
+        return owner.decode() if owner else None
+
     def confirm(self, ids: Sequence[str]) -> None:
         """These articles are written: no longer pending."""
         if ids:
