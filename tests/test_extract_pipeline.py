@@ -23,6 +23,7 @@ from crawler.items import Article, Page
 from pipelines import text
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle
+from pipelines.extract.metadata import language_identifier
 from pipelines.extract.pipeline import Extract, ExtractPipeline
 
 GUARD = 120  # seconds: only so that a regression fails instead of hanging the suite
@@ -50,6 +51,7 @@ def loaded_before_the_page(page: Page, options: ExtractionOptions) -> Article:
     loaded = {
         "date parser": get_external_parser.cache_info().currsize == 1,
         "folding table": text._fold_table.cache_info().currsize == 1,
+        "language model": language_identifier.cache_info().currsize == 1,
     }
     return dataclasses.replace(stub_extract(page, options), text=" ".join(name for name, ok in loaded.items() if ok))
 
@@ -109,7 +111,7 @@ def test_workers_start_with_the_lazy_resources_of_extraction_loaded_also_after_a
     names = [*(f"ok-{n}" for n in range(3)), "hang", *(f"ok-{n}" for n in range(3, 6))]
     results = asyncio.run(extract_all(pipeline, names))
     assert pipeline.stats.get_value("extract/pool_restarts") == 1
-    assert {results[name].text for name in names if name != "hang"} == {"date parser folding table"}
+    assert {results[name].text for name in names if name != "hang"} == {"date parser folding table language model"}
 
 
 def test_a_dead_worker_costs_its_page_only() -> None:

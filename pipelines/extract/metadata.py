@@ -167,7 +167,8 @@ class Language:
 
 
 @cache
-def _identifier() -> LanguageIdentifier:
+def language_identifier() -> LanguageIdentifier:
+    """The model, loaded once per process (the extraction workers' forkserver loads it: pipelines.extract.preload)."""
     return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
 
 
@@ -176,7 +177,7 @@ def detect_language(text: str, declared: str | None) -> Language:
     sample = text[:_SAMPLE_CHARS]
     if sum(c.isalpha() for c in sample) < _MIN_LETTERS:
         return Language(declared, declared)
-    detected, probability = _identifier().classify(sample)
+    detected, probability = language_identifier().classify(sample)
     return Language(detected if probability >= _MIN_PROBABILITY else declared, declared)
 
 
