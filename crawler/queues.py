@@ -216,11 +216,10 @@ class ReliableQueue(PriorityQueue):
 
 class InFlight:
     """What still holds each request this worker popped: its page being scraped, then each item the page gave
-    until that item is dropped or its record is durable (`events.records_settled`) or withdrawn (an item that
-    failed in a pipeline, as on a Redis outage, keeps it held: given back to the queue if the worker stops). When nothing
+    until that item is dropped or its record is durable (`events.records_settled`) or withdrawn. When nothing
     holds a request any more it leaves the worker's set in Redis (`release`), so that set stays as small as
-    what is in flight, and a dead worker's requeue is only that. A LOST record keeps its request held: if the
-    worker dies, its page is fetched again.
+    what is in flight, and a dead worker's requeue is only that. An item that failed in a pipeline and a LOST
+    record keep their request held: if the worker stops or dies, the page is fetched again.
     """
 
     def __init__(self) -> None:
