@@ -752,11 +752,14 @@ class NearDupIndex:
         try:
             arrays = np.load(io.BytesIO(data), allow_pickle=False)
             header: dict[str, Any] = json.loads(arrays["header"].tobytes().decode("utf-8"))
-            lengths, flat = arrays["shingle_lengths"], arrays["shingles"]
-        except (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile) as exc:  # truncated or not a state
+        except _UNREADABLE as exc:
             raise StateFormatError(f"unreadable dedup state ({len(data)} bytes): {exc!r}") from exc
         if header.get("format") != STATE_FORMAT:
             raise StateFormatError(f"dedup state format {header.get('format')!r}, expected {STATE_FORMAT!r}")
+        try:  # the header is whole and of this format: what fails now is a truncated file
+            lengths, flat = arrays["shingle_lengths"], arrays["shingles"]
+        except _UNREADABLE as exc:
+            raise StateFormatError(f"truncated dedup state ({len(data)} bytes): {exc!r}") from exc
         if header["config"]["shingle_size"] != config.shingle_size:  # the rest only shapes the LSH, rebuilt here
             raise StateFormatError(
                 f"dedup state was built with {header['config']['shingle_size']}-word shingles, "
@@ -774,6 +777,10 @@ class NearDupIndex:
             aliases=header["aliases"],
             runs=set(header.get("runs", [])),
         )
+
+
+# What numpy and zipfile raise on a file that is truncated or is no .npz at all.
+_UNREADABLE = (ValueError, KeyError, OSError, EOFError, zipfile.BadZipFile)
 
 
 class StateFormatError(ValueError):
