@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import html
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from tests.support import newsfarm
+from tests.support.http import serving
 
 SITE_NAME = "Le Quotidien du Numérique"
 ALMOST_UTF8 = "/2025/02/rachat-refuse"
@@ -132,11 +132,5 @@ def serve() -> Iterator[HeadlineSite]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     site.base = f"http://127.0.0.1:{server.server_address[1]}"
     routes = _routes(site.base)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(server, "headline-site"):
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,6 +36,7 @@ from typing import Protocol
 import yaml
 
 from tests.support import newsfarm
+from tests.support.http import serving
 
 WINDOW = 2.0  # seconds between two pages a rate-limited host serves
 DOWN_FOR = 5.0  # seconds an unavailable host answers 503: longer than Scrapy's immediate retries last
@@ -251,8 +252,7 @@ def serve() -> Iterator[LimitsFarm]:
     """Serve every host of HOSTS until the block ends."""
     farm = LimitsFarm()
     texts = newsfarm.generate(articles=ARTICLES * len(HOSTS) + 40, clusters=0, seed=19)
-    servers: list[_Server] = []
-    try:
+    with ExitStack() as stack:
         for i, host in enumerate(HOSTS):
             server = _Server((f"127.0.0.{120 + i}", 0), _Handler)
             base = farm.base_urls[host] = f"http://127.0.0.{120 + i}:{server.server_address[1]}"
@@ -267,10 +267,5 @@ def serve() -> Iterator[LimitsFarm]:
                 "contentfarm": ContentFarm(texts[ARTICLES * len(HOSTS) :]),
             }
             server.farm, server.host_name, server.behaviour = farm, host, behaviours[host]
-            threading.Thread(target=server.serve_forever, name=f"limits-{host}", daemon=True).start()
-            servers.append(server)
+            stack.enter_context(serving(server, f"limits-{host}"))
         yield farm
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()

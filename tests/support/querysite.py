@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 import yaml
 
 from tests.support import newsfarm
+from tests.support.http import serving
 
 # How each article is addressed; the home page adds the tracking parameters to its links.
 ARTICLE_ADDRESSES = (
@@ -159,10 +160,5 @@ def serve() -> Iterator[QuerySite]:
     server = _Server(("127.0.0.1", 0), _Handler)
     server.site = site
     site.base = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="querysite", daemon=True)
-    thread.start()
-    try:
+    with serving(server, "querysite"):
         yield site
-    finally:
-        server.shutdown()
-        server.server_close()

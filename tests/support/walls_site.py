@@ -15,7 +15,7 @@ import html
 import json
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from tests.support.newsfarm import FarmArticle, generate, sitemap
+from tests.support.http import serving
 
 HTML = "text/html; charset=utf-8"
 
@@ -255,19 +256,13 @@ class _Handler(BaseHTTPRequestHandler):
 def serve() -> Iterator[WallsSite]:
     """Serve every case on its own loopback host until the block ends."""
     site = WallsSite(_cases(iter(generate(articles=40, clusters=0))))
-    servers: list[_Server] = []
-    try:
+    with ExitStack() as stack:
         for index, case in enumerate(site.cases):
             server = _Server((f"127.0.0.{140 + index}", 0), _Handler)
             server.site, server.case = site, case
             case.base = f"http://127.0.0.{140 + index}:{server.server_address[1]}"
-            servers.append(server)
-            threading.Thread(target=server.serve_forever, daemon=True).start()
+            stack.enter_context(serving(server, f"walls-{case.name}"))
         yield site
-    finally:
-        for server in servers:
-            server.shutdown()
-            server.server_close()
 
 
 __all__ = ["Answer", "Case", "WallsSite", "serve"]
