@@ -13,7 +13,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ import yaml
 
 from crawler.urls import request_url, url_key
 from demo.site import DemoSite, serve
+from tests.support.http import serving
 from tests.support.servers import CephRGW
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,13 +129,9 @@ def serve_renderings_sitemaps(site: DemoSite) -> Iterator[dict[str, str]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
+    with serving(server, "renderings-sitemaps"):
         yield {netloc: f"{base}/{n}.xml" for n, netloc in enumerate(renderings)}
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(scope="module")
