@@ -15,8 +15,9 @@ run_opened = object()
 records_settled = object()
 WRITING, DURABLE, LOST = "writing", "durable", "lost"
 
-# Dedup → store: a record dedup passed on is replaced by a preferred copy. Argument: `article`. Dedup sends it
-# only for a record that is not WRITING yet, which the store therefore still holds and drops.
+# Dedup → store: a record dedup passed on is replaced by a preferred copy. Arguments: `article` and
+# `replacement`, whose `duplicates` already say how each copy, `article` included, relates to it. Dedup sends
+# it only for a record that is not WRITING yet, which the store therefore still holds and drops.
 record_withdrawn = object()
 
 # Dedup → store: a copy was dropped (or superseded). Argument: `link`, a dict with kept_id, kept_url, url,

@@ -24,14 +24,16 @@ from pipelines.dedup.core import (
     DedupConfig,
     DocInfo,
     NearDupIndex,
+    Page,
     StateFormatError,
     collapse_repeats,
     exact_jaccard,
     preference_key,
     preferred,
+    relation,
     shingle_hashes,
 )
-from pipelines.text import words
+from pipelines.text import content_id as text_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -425,6 +427,21 @@ def test_a_copy_dated_long_before_another_copy_is_not_believed() -> None:
     assert preferred(publisher, spoofed, same_article=False) and not preferred(spoofed, publisher, same_article=False)
     earlier = DocInfo.of("e", "https://wire.example/story", "https://wire.example/story", "2025-02-01", "jsonld")
     assert preferred(earlier, publisher, same_article=False)  # within the spread of one story's copies
+
+
+def test_relation_says_how_two_pages_themselves_relate(sample_texts: list[str]) -> None:
+    text, edited = sample_texts[1], edited_copy(sample_texts[1], random.Random(5), 3)
+
+    def page(url: str, body: str, *keys: str) -> Page:
+        return Page(url, frozenset([url, *keys]), text_id(body), shingle_hashes(body))
+
+    publisher = page("news.fr/story", text)
+    assert relation(page("news.fr/story/amp", text, "news.fr/story"), publisher) == ("same_url", 1.0)
+    assert relation(page("mirror.fr/copy", text), publisher) == ("exact", 1.0)
+    reason, similarity = relation(page("agg.fr/copy", edited), publisher)
+    assert reason == "near_duplicate"
+    assert similarity == round(exact_jaccard(shingle_hashes(edited), publisher.shingles), 4) and 0 < similarity < 1
+    assert relation(page("other.fr/story", sample_texts[2]), publisher)[1] < 0.1, "unrelated text: a low similarity"
 
 
 # -- persistence ----------------------------------------------------------------------------------

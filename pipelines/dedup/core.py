@@ -37,10 +37,12 @@ __all__ = [
     "DocInfo",
     "Match",
     "NearDupIndex",
+    "Page",
     "StateFormatError",
     "collapse_repeats",
     "preference_key",
     "preferred",
+    "relation",
     "shingle_hashes",
 ]
 
@@ -586,6 +588,28 @@ class Match:
     kept: DocInfo
     reason: str  # same_url, exact, near_duplicate
     similarity: float
+
+
+@dataclass(frozen=True)
+class Page:
+    """What two copies are compared by: their URL keys (own URL and canonical), content id and shingles."""
+
+    url: str
+    keys: frozenset[str]
+    id: str
+    shingles: np.ndarray = field(repr=False)
+
+
+def relation(copy: Page, kept: Page) -> tuple[str, float]:
+    """How `copy` duplicates `kept` (reason, similarity): the same URL when they share a URL key, the same text,
+    else near-duplicate text at their exact Jaccard. The index may have found the copy through another copy (an
+    AMP page whose canonical is the publisher's, dropped for an aggregator's copy): this says how the two pages
+    themselves relate, whichever arrived first."""
+    if copy.keys & kept.keys:
+        return "same_url", 1.0
+    if copy.id == kept.id:
+        return "exact", 1.0
+    return "near_duplicate", round(exact_jaccard(copy.shingles, kept.shingles), 4)
 
 
 # Copies of one story (wire, syndication, aggregators) appear within days of each other. A copy dated this much

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import gzip
 import json
 import logging
 from collections.abc import Container, Iterator
-from typing import TYPE_CHECKING, Any, Self
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Self, TypeGuard
 
 from scrapy.exceptions import NotConfigured
 
@@ -25,9 +27,11 @@ from pipelines.dedup.core import (
     DocInfo,
     Match,
     NearDupIndex,
+    Page,
     StateFormatError,
     collapse_repeats,
     preferred,
+    relation,
     shingle_hashes,
 )
 from pipelines.dedup.redis_index import RedisNearDupIndex
@@ -95,7 +99,7 @@ class DedupPipeline:
             NearDupIndex(config) if redis is None
             else RedisNearDupIndex(redis.client, crawl_prefix(self._crawl), config, url_ttl_days)
         )  # fmt: skip
-        self.kept: dict[str, Article] = {}  # this run's kept records not written yet, to link copies into
+        self.unwritten: dict[str, _Unwritten] = {}  # this run's kept records not written yet, to link copies into
         self.stored_keys: frozenset[str] = frozenset()  # URL keys of articles stored by earlier runs (file state)
         self.url_days: dict[str, int] = {}  # URL key -> day last seen, with DEDUP_URL_TTL_DAYS (file state)
         self.ready = False  # the state was read whole: only then may it be saved
@@ -272,7 +276,7 @@ class DedupPipeline:
         ids = [record.id for record in records]
         if state == events.WRITING:
             for doc_id in ids:
-                self.kept.pop(doc_id, None)
+                self.unwritten.pop(doc_id, None)
         elif state == events.LOST:
             for doc_id in ids:
                 self.index.remove(doc_id)
@@ -315,50 +319,71 @@ class DedupPipeline:
         shingles = shingle_hashes(item.text, self.config.shingle_size)
         signature = self.index.signature(shingles)
         doc = DocInfo.of(item.id, item.url, item.canonical_url, item.published, item.published_source)
+        page = Page(item.url, frozenset(keys), item.id, shingles)
         if isinstance(self.index, RedisNearDupIndex):
-            return self._process_shared(item, doc, keys, shingles, signature)  # a coroutine, which Scrapy awaits
-        match = self.index.find_or_add(doc, keys, shingles, signature)
+            return self._process_shared(item, page, doc, signature)  # a coroutine, which Scrapy awaits
+        match = self._related(page, self.index.find_or_add(doc, keys, shingles, signature))
         self._seen(keys)
-        if match is not None and self._supersedes(doc, match, item):
+        if self._replaces(match, doc):
             self.index.supersede(match.kept.id, doc)
             self.index.add(doc, keys, shingles, signature)
-            return self._superseded(item, match)
-        return self._decided(item, match)
+            return self._superseded(item, page, match)
+        return self._decided(item, page, match)
 
-    async def _process_shared(self, item: Article, doc: DocInfo, keys: list[str], shingles: Any, signature: Any) -> Any:
-        """process_item with the index in Redis: each call waits out a Redis outage and is made again."""
+    async def _process_shared(self, item: Article, page: Page, doc: DocInfo, signature: Any) -> Any:
+        """process_item with the index in Redis: each call waits out a Redis outage and is made again. The kept
+        record is withdrawn only once Redis has recorded the swap, so an outage drops the new copy, never both."""
         assert self.redis is not None and isinstance(self.index, RedisNearDupIndex)
         outage = self.redis.outage
+        keys = list(page.keys)
         try:
-            match = await outage.call(self.index.find_or_add, doc, keys, shingles, signature)
-            if match is not None and match.kept.id == doc.id and doc.id not in self.kept:
+            match = await outage.call(self.index.find_or_add, doc, keys, page.shingles, signature)
+            if match is not None and match.kept.id == doc.id and doc.id not in self.unwritten:
                 if await outage.call(self.index.pending_owner, doc.id) == self.redis.worker:
                     match = None  # this worker's own add, made again after Redis dropped the connection's answer
-            if match is not None and self._supersedes(doc, match, item):
-                await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, shingles, signature)
-                return self._superseded(item, match)
+            match = self._related(page, match)
+            if self._replaces(match, doc):
+                await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, page.shingles, signature)
+                return self._superseded(item, page, match)
         except RedisOutage as exc:  # the worker stops; its page stays in its in-flight set for the next run
             count(self.stats, "dedup/redis_unavailable", item.site)
             raise Drop("dedup/redis_unavailable", f"{item.url} not deduplicated: {exc}") from None
-        return self._decided(item, match)
+        return self._decided(item, page, match)
 
-    def _supersedes(self, doc: DocInfo, match: Match, item: Article) -> bool:
-        """The new copy is preferred and the old one, not written yet, is withdrawn: they are to be swapped."""
-        return preferred(doc, match.kept, match.reason == "same_url") and self._withdraw(match.kept.id, item)
+    def _related(self, page: Page, match: Match | None) -> Match | None:
+        """The match, with how the page relates to the kept record itself when that record is still here."""
+        unwritten = self.unwritten.get(match.kept.id) if match is not None else None
+        if match is None or unwritten is None:
+            return match
+        reason, similarity = relation(page, unwritten.page)
+        return dataclasses.replace(match, reason=reason, similarity=similarity)
 
-    def _superseded(self, item: Article, match: Match) -> Article:
-        old = self.kept.pop(match.kept.id)
-        item.duplicates = [*old.duplicates, self._link(old.url, match)]
-        self._keep(item)
-        self._announce(item.id, item.url, old.url, old.site, match)
-        count(self.stats, "dedup/superseded", old.site)
+    def _replaces(self, match: Match | None, doc: DocInfo) -> TypeGuard[Match]:
+        """The new copy is preferred to the kept record, which is not written yet (stored data is never rewritten)."""
+        return match is not None and match.kept.id in self.unwritten and preferred(doc, match.kept, match.reason == "same_url")
+
+    def _superseded(self, item: Article, page: Page, match: Match) -> Article:
+        """Keep `item` instead of the unwritten record: that record and its copies are linked to `item`, each by how
+        it relates to `item`, and the store withdraws the record and re-points its logged links."""
+        old = self.unwritten.pop(match.kept.id)
+        copies = [*old.copies, old.page]
+        item.duplicates = [_link(copy.url, *relation(copy, page)) for copy in copies]
+        self.crawler.signals.send_catch_log(signal=events.record_withdrawn, article=old.article, replacement=item)
+        self._keep(item, page, copies)
+        self._announce(item.id, item.url, item.duplicates[-1], old.article.site)
+        count(self.stats, "dedup/superseded", old.article.site)
         return item
 
-    def _decided(self, item: Article, match: Match | None) -> Article:
+    def _decided(self, item: Article, page: Page, match: Match | None) -> Article:
         if match is None:
-            self._keep(item)
+            self._keep(item, page, [])
             return item
-        self._link_copy(match, item.url, item.site)
+        link = _link(item.url, match.reason, match.similarity)
+        unwritten = self.unwritten.get(match.kept.id)
+        if unwritten is not None:
+            unwritten.article.duplicates.append(link)
+            unwritten.copies.append(page)
+        self._announce(match.kept.id, match.kept.url, link, item.site)
         count(self.stats, f"dedup/{match.reason}", item.site)
         raise Drop(f"dedup/{match.reason}", f"{item.url} duplicates {match.kept.url} ({match.similarity:.2f})")
 
@@ -376,36 +401,32 @@ class DedupPipeline:
         if self.url_ttl_days and isinstance(self.index, NearDupIndex):
             self.url_days.update(dict.fromkeys(keys, _today()))
 
-    def _keep(self, item: Article) -> None:
-        self.kept[item.id] = item
+    def _keep(self, item: Article, page: Page, copies: list[Page]) -> None:
+        self.unwritten[item.id] = _Unwritten(item, page, copies)
         count(self.stats, "dedup/kept", item.site)
 
-    def _withdraw(self, kept_id: str, replacement: Article) -> bool:
-        """Take back a kept record the store has not started writing; False when it has (or an earlier run
-        stored it): stored data is never rewritten."""
-        record = self.kept.get(kept_id)
-        if record is None:
-            return False
-        self.crawler.signals.send_catch_log(signal=events.record_withdrawn, article=record, replacement=replacement)
-        return True
-
-    @staticmethod
-    def _link(url: str, match: Match) -> dict[str, Any]:
-        link: dict[str, Any] = {"url": url, "reason": match.reason}
-        if match.reason == "near_duplicate":
-            link["similarity"] = match.similarity
-        return link
-
-    def _link_copy(self, match: Match, copy_url: str, copy_site: str) -> None:
-        record = self.kept.get(match.kept.id)
-        if record is not None:
-            record.duplicates.append(self._link(copy_url, match))
-        self._announce(match.kept.id, match.kept.url, copy_url, copy_site, match)
-
-    def _announce(self, kept_id: str, kept_url: str, copy_url: str, copy_site: str, match: Match) -> None:
+    def _announce(self, kept_id: str, kept_url: str, link: dict[str, Any], copy_site: str) -> None:
         """Send the link to the store's duplicates log, the complete and append-only record of copies."""
-        link = {"kept_id": kept_id, "kept_url": kept_url, **self._link(copy_url, match), "site": copy_site}
-        self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=link)
+        entry = {"kept_id": kept_id, "kept_url": kept_url, **link, "site": copy_site}
+        self.crawler.signals.send_catch_log(signal=events.duplicate_found, link=entry)
+
+
+@dataclass
+class _Unwritten:
+    """A kept record the store has not started writing, and the pages of the copies dropped for it: when a
+    preferred copy replaces it, they are all linked again, to the replacement."""
+
+    article: Article
+    page: Page
+    copies: list[Page]
+
+
+def _link(url: str, reason: str, similarity: float) -> dict[str, Any]:
+    """A record's `duplicates` entry for one copy."""
+    link: dict[str, Any] = {"url": url, "reason": reason}
+    if reason == "near_duplicate":
+        link["similarity"] = similarity
+    return link
 
 
 class DedupStateError(RuntimeError):

@@ -163,8 +163,9 @@ class StorePipeline:
     def withdraw(self, article: Article, replacement: Article) -> None:
         """Drop a record that is not written yet, for the copy dedup prefers.
 
-        Links logged against the withdrawn record are re-pointed at its replacement, so the duplicates log names
-        only stored records.
+        Links logged against the withdrawn record are re-pointed at its replacement, with the reason and similarity
+        of the replacement's own `duplicates` entry for that copy, so the duplicates log names only stored records
+        and says what the record says.
         """
         for position, record in enumerate(self.pending):
             if record is article:
@@ -174,8 +175,12 @@ class StorePipeline:
         else:  # dedup withdraws only what it was not told is written: this is a bug, and both copies land
             count(self.stats, "store/withdraw_missed", article.site)
             logger.error("Record %s was to be withdrawn for %s but is not pending", article.url, replacement.url)
+        relinked = {link["url"]: link for link in replacement.duplicates}
         for link in self.links:
             if link["kept_id"] == article.id:
+                if link["url"] in relinked:
+                    link.pop("similarity", None)
+                    link.update(relinked[link["url"]])
                 link.update(kept_id=replacement.id, kept_url=replacement.url)
 
     def add_link(self, link: dict[str, Any]) -> None:
