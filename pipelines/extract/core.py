@@ -115,7 +115,6 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     signed = byline(objects, doc.author, sources.site_names)
     detected = detect_language(extracted, language)
     dates = page_dates(tree, page, canonical)
-    doc.date = dates.published
     paragraphs = clean_paragraphs(extracted.split("\n"), title=doc.title, language=detected.language, author=doc.author)
     if consent_wall(paragraphs):
         raise NotAnArticle("blocked/consent", f"a consent dialog: {doc.title}")
@@ -238,13 +237,13 @@ def _metadata(tree: HtmlElement, url: str) -> Document:
 
 
 def _check_looks_like_news(tree: HtmlElement, doc: Document, paragraphs: list[str]) -> None:
-    """Raise NotAnArticle for a page without article markup that is not dated, or is a service page or a listing.
+    """Raise NotAnArticle for a page without article markup that is a service page or a listing.
 
-    Legal, contact and about pages have no date (or carry their title); section, tag and author pages that the
-    spider's URL rules let through are lists of teasers: many paragraphs begin with a link's words (a headline).
+    Legal, contact and about pages carry their title; section, tag and author pages that the spider's URL rules
+    let through are lists of teasers: many paragraphs begin with a link's words (a headline). A missing date is
+    not a sign: many small publishers' articles have none in their markup, and a date read from the text is too
+    weak to tell an article from a page that merely mentions one.
     """
-    if not doc.date:
-        raise NotAnArticle("not_article", "no article markup and no publication date")
     if _SERVICE_PAGE_TITLE.fullmatch(doc.title or ""):
         raise NotAnArticle("not_article", f"a service page: {doc.title}")
     links = {" ".join(link.text_content().split()) for link in tree.iter("a")}
