@@ -1,13 +1,16 @@
-"""Extraction quality on the ScrapingHub/Zyte article benchmark: our pipeline beside plain trafilatura.
+"""Extraction quality on two public benchmarks: our pipeline beside plain trafilatura, like for like.
 
-Ours is the pipeline's own code path: the `Page` the spider would yield for a sitemap entry, then
-`extract_article` with default `ExtractionOptions`; a page it rejects scores as an empty extraction, since the
-pipeline would store nothing. Figures are given for all pages and for the two halves split on the parity of the
-page id (a hex digest), so rules tuned on one half can be checked on the other. Only the extraction call is timed,
-in one process, with the two extractors taking turns page by page so that load from other processes hits both.
+Ours is the pipeline's own code path: the `Page` the spider would yield for a sitemap entry (its HTML decoded as
+the spider decodes it), then `extract_article` with default `ExtractionOptions`; a page it rejects scores as an
+empty extraction, since the pipeline would store nothing. Beside it, trafilatura with its defaults, and with the
+options the pipeline gives it (`fast=True, include_comments=False`, the URL), with and without `favor_precision`.
+Only the extraction call is timed, in one process, the extractors taking turns page by page so that load from
+other processes hits them all.
 
-Then metadata on fundus-publishers (258 pages, 181 publishers, ground-truth title, authors and date), ours beside
-trafilatura's `bare_extraction` on the same pages decoded as the spider decodes them.
+Sets: ScrapingHub (all pages, then the halves split on the parity of the page id, a hex digest: the rules were
+written from even-id pages, so the odd-id half is the headline) and fundus-publishers (all, then by the language
+of the ground-truth body: de, en, fr, other). Then metadata on fundus-publishers (ground-truth title, authors and
+date), ours beside trafilatura's `bare_extraction`.
 
     python -m bench.extraction --data ../shared/bench/extraction/scrapinghub [--fundus DIR] [--worst 10]
 """
@@ -35,6 +38,7 @@ from trafilatura.settings import Document
 from crawler.items import Article, Page
 from crawler.pages import declared_encoding, decode_html
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
+from pipelines.extract.metadata import detect_language
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"
@@ -59,16 +63,37 @@ class Extractor:
     extract: Callable[[Any], str]
     texts: dict[str, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    rejected: Counter[str] = field(default_factory=Counter)
+    rejected: dict[str, str] = field(default_factory=dict)  # page id -> reason
 
 
 def load_pages(data: Path) -> list[BenchPage]:
+    """Every page of a benchmark folder (ground-truth.json, html/<id>.html.gz), decoded as the spider decodes it."""
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
-    return [
-        BenchPage(key, item.get("url", ""), gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes()).decode(),
-                  item.get("articleBody", ""))
-        for key, item in sorted(truth.items())
-    ]  # fmt: skip
+    pages = []
+    for key, item in sorted(truth.items()):
+        body = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
+        html = decode_html(body, declared_encoding(body, None)).text
+        pages.append(BenchPage(key, item.get("url", ""), html, item.get("articleBody", "")))
+    return pages
+
+
+def parity_subsets(pages: Sequence[BenchPage]) -> dict[str, Sequence[BenchPage]]:
+    """All pages, then the even-id and odd-id halves (ids are hex digests)."""
+    return {
+        "all": pages,
+        "even id": [p for p in pages if int(p.id, 16) % 2 == 0],
+        "odd id": [p for p in pages if int(p.id, 16) % 2 == 1],
+    }
+
+
+def language_subsets(pages: Sequence[BenchPage]) -> dict[str, Sequence[BenchPage]]:
+    """All pages, then by the language of the ground-truth body (py3langid): de, en, fr, other."""
+    language = {p.id: detect_language(p.body, None).language for p in pages}
+    groups: dict[str, Sequence[BenchPage]] = {"all": pages}
+    for code in ("de", "en", "fr"):
+        groups[code] = [p for p in pages if language[p.id] == code]
+    groups["other"] = [p for p in pages if language[p.id] not in ("de", "en", "fr")]
+    return groups
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,23 +108,21 @@ class MetadataPage:
     trafilatura: Document | None
 
 
-def load_metadata_pages(data: Path) -> list[MetadataPage]:
-    """Read and extract every fundus-publishers page, decoded as the spider decodes it."""
+def load_metadata_pages(data: Path, pages: Sequence[BenchPage]) -> list[MetadataPage]:
+    """Extract every fundus-publishers page, fetched when fundus crawled it (later dates are refused as in a crawl)."""
     truth = json.loads((data / "ground-truth.json").read_text(encoding="utf-8"))
     options = ExtractionOptions()
-    pages = []
-    for key, item in sorted(truth.items()):
-        body = gzip.decompress((data / "html" / f"{key}.html.gz").read_bytes())
-        html = decode_html(body, declared_encoding(body, None)).text
-        page = BenchPage(key, item["url"], html, item.get("articleBody", ""))
-        try:  # fetched when fundus crawled it, so that later dates are refused as in a crawl
+    extracted = []
+    for page in pages:
+        item = truth[page.id]
+        try:
             crawled = dataclasses.replace(as_crawled(page), fetched_at=_crawled_at(item["crawl_date"]))
             ours: Article | None = extract_article(crawled, options)
         except NotAnArticle:
             ours = None
-        plain = trafilatura.bare_extraction(html, url=page.url, with_metadata=True)
-        pages.append(MetadataPage(key, page.url, item, ours, plain))
-    return pages
+        plain = trafilatura.bare_extraction(page.html, url=page.url, with_metadata=True)
+        extracted.append(MetadataPage(page.id, page.url, item, ours, plain))
+    return extracted
 
 
 def _folded(text: str | None) -> str:
@@ -162,9 +185,19 @@ def as_crawled(page: BenchPage) -> Page:
 
 
 def contenders() -> list[Extractor]:
+    """trafilatura with its defaults, then with the pipeline's options, then the pipeline (last)."""
     options = ExtractionOptions()
+
+    def plain(**kwargs: Any) -> Callable[[BenchPage], str]:
+        return lambda page: trafilatura.extract(page.html, **kwargs) or ""
+
+    def like_ours(page: BenchPage, **kwargs: Any) -> str:
+        return trafilatura.extract(page.html, url=page.url, fast=True, include_comments=False, **kwargs) or ""
+
     return [
-        Extractor("trafilatura", lambda page: page.html, lambda html: trafilatura.extract(html) or ""),
+        Extractor("trafilatura", lambda page: page, plain()),
+        Extractor("traf fast", lambda page: page, like_ours),
+        Extractor("traf fast+prec", lambda page: page, lambda page: like_ours(page, favor_precision=True)),
         Extractor("newsdedup", as_crawled, lambda page: extract_article(page, options).text),
     ]
 
@@ -181,7 +214,7 @@ def run(extractors: Sequence[Extractor], pages: Sequence[BenchPage]) -> None:
             extractor.seconds[page.id] = time.perf_counter() - start
             extractor.texts[page.id] = text
             if rejection:
-                extractor.rejected[rejection] += 1
+                extractor.rejected[page.id] = rejection
 
 
 def _text_or_rejection(extractor: Extractor, value: Any) -> tuple[str, str | None]:
@@ -191,32 +224,35 @@ def _text_or_rejection(extractor: Extractor, value: Any) -> tuple[str, str | Non
         return "", exc.reason
 
 
-def report(extractors: Sequence[Extractor], pages: Sequence[BenchPage], worst: int) -> None:
-    subsets = {
-        "all": pages,
-        "even id": [p for p in pages if int(p.id, 16) % 2 == 0],
-        "odd id": [p for p in pages if int(p.id, 16) % 2 == 1],
-    }
+def report(extractors: Sequence[Extractor], subsets: dict[str, Sequence[BenchPage]], worst: int) -> None:
+    """One row per subset and extractor: precision, recall, F1 (± bootstrap), ms/page, pages of recall < 0.5;
+    then CPU ratios, our rejections by reason and the rejected pages that have a ground-truth body."""
+    pages = subsets["all"]
     matches = {e.name: {p.id: match(p.body, e.texts[p.id]) for p in pages} for e in extractors}
-    print(f"{'pages':<14}{'extractor':<13}{'precision':>14}{'recall':>16}{'F1':>16}{'pages/s':>10}{'R<0.5':>7}")
+    print(f"{'pages':<14}{'extractor':<16}{'precision':>14}{'recall':>16}{'F1':>16}{'ms/page':>9}{'R<0.5':>7}")
     for label, subset in subsets.items():
+        if not subset:
+            continue
         for e in extractors:
             page_matches = [matches[e.name][p.id] for p in subset]
             s = score(page_matches)
             low_recall = sum(m.recall < 0.5 for m in page_matches)
-            speed = len(subset) / sum(e.seconds[p.id] for p in subset)
+            ms = 1000 * sum(e.seconds[p.id] for p in subset) / len(subset)
             print(
-                f"{f'{label} ({len(subset)})':<14}{e.name:<13}{s.precision:>7.3f} ± {s.precision_ci:.3f}"
-                f"{s.recall:>8.3f} ± {s.recall_ci:.3f}{s.f1:>8.3f} ± {s.f1_ci:.3f}"
-                f"{speed:>10.1f}{low_recall:>7}"
+                f"{f'{label} ({len(subset)})':<14}{e.name:<16}{s.precision:>7.3f} ± {s.precision_ci:.3f}"
+                f"{s.recall:>8.3f} ± {s.recall_ci:.3f}{s.f1:>8.3f} ± {s.f1_ci:.3f}{ms:>9.1f}{low_recall:>7}"
             )
-    first, last = extractors[0], extractors[-1]
-    print(f"\nthroughput {last.name} / {first.name}: {sum(first.seconds.values()) / sum(last.seconds.values()):.0%}")
-    for e in extractors:
-        if e.rejected:
-            print(f"{e.name} rejected: " + ", ".join(f"{n} {reason}" for reason, n in e.rejected.most_common()))
+    ours = extractors[-1]
+    for e in extractors[:-1]:
+        print(f"CPU per page {ours.name} / {e.name}: {sum(ours.seconds.values()) / sum(e.seconds.values()):.2f}×")
+    reasons = Counter(ours.rejected.values())
+    with_body = [key for key in ours.rejected if any(p.id == key and p.body.strip() for p in pages)]
+    print(f"{ours.name} rejected: " + (", ".join(f"{n} {reason}" for reason, n in reasons.most_common()) or "none")
+          + f"; with a ground-truth body: {len(with_body)} of {len(pages)} pages ({len(with_body) / len(pages):.1%})")
+    for key in with_body:
+        print(f"  rejected {ours.rejected[key]}: {key}")
     if worst:
-        _print_worst(last.name, matches[last.name], pages, worst)
+        _print_worst(ours.name, matches[ours.name], pages, worst)
 
 
 def _print_worst(name: str, matches: dict[str, Match], pages: Sequence[BenchPage], count: int) -> None:
@@ -229,19 +265,23 @@ def _print_worst(name: str, matches: dict[str, Match], pages: Sequence[BenchPage
 
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="benchmark folder (html/, ground-truth.json)")
-    parser.add_argument("--fundus", type=Path, default=DEFAULT_FUNDUS, help="fundus-publishers folder (metadata)")
-    parser.add_argument("--worst", type=int, default=0, metavar="N", help="also list our N lowest-F1 pages")
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ScrapingHub folder (html/, ground-truth.json)")
+    parser.add_argument("--fundus", type=Path, default=DEFAULT_FUNDUS, help="fundus-publishers folder")
+    parser.add_argument("--worst", type=int, default=0, metavar="N", help="also list our N lowest-F1 pages per set")
     args = parser.parse_args(argv)
-    pages = load_pages(args.data)
-    extractors = contenders()
-    run(extractors, pages)
-    print(f"{len(pages)} pages from {args.data}, trafilatura {trafilatura.__version__}")
-    print("± is 1.96 σ of 1,000 bootstrap resamples of the pages, as in the published table\n")
-    report(extractors, pages, args.worst)
+    print(f"trafilatura {trafilatura.__version__}; ± is 1.96 σ of 1,000 bootstrap resamples of the pages")
+    sets = [(args.data, parity_subsets)]
     if args.fundus.is_dir():
-        metadata = load_metadata_pages(args.fundus)
-        print(f"\n{len(metadata)} pages from {args.fundus}")
+        sets.append((args.fundus, language_subsets))
+    for data, subsets in sets:
+        pages = load_pages(data)
+        extractors = contenders()
+        run(extractors, pages)
+        print(f"\n{len(pages)} pages from {data}")
+        report(extractors, subsets(pages), args.worst)
+    if args.fundus.is_dir():
+        metadata = load_metadata_pages(args.fundus, load_pages(args.fundus))
+        print(f"\nmetadata of {len(metadata)} pages from {args.fundus}")
         title_author_report(metadata)
         date_report(metadata)
 

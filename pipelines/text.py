@@ -16,7 +16,7 @@ import unicodedata
 
 import numpy as np
 
-__all__ = ["content_id", "fold", "fold_points", "normalize", "prepare", "words"]
+__all__ = ["content_id", "fold", "fold_points", "normalize", "prepare", "word_count", "words"]
 
 _WORD = re.compile(r"\w+")
 _ARRAY_MIN_CHARS = 400  # below this the regex is faster (measured: 5 µs vs 22 µs at 50 chars, even at ~400)
@@ -148,6 +148,22 @@ def words(text: str) -> list[str]:
     # every non-word character becomes a space, so the words are what str.split() separates
     points, is_word = fold_points(text)
     return np.where(is_word, points, _SPACE).tobytes().decode("utf-32-le").split()
+
+
+# Scripts written without spaces between words: Han ideographs (CJK, compatibility), hiragana and katakana.
+_UNSPACED = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+# Chinese and Japanese words average under two characters.
+_UNSPACED_CHARS_PER_WORD = 2
+
+
+def word_count(text: str) -> int:
+    """How many words `text` has: its `words`, and for Han and kana, which are written without spaces (a whole
+    sentence would be one word, and every length threshold out by an order of magnitude), one word per two
+    characters."""
+    unspaced = len(_UNSPACED.findall(text))
+    if not unspaced:
+        return len(words(text))
+    return len(words(_UNSPACED.sub(" ", text))) + -(-unspaced // _UNSPACED_CHARS_PER_WORD)
 
 
 def normalize(text: str) -> str:

@@ -3,7 +3,10 @@ the pages that are not articles."""
 
 from __future__ import annotations
 
+import gzip
 import json
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from lxml.html import HtmlElementClassLookup
@@ -12,6 +15,7 @@ from trafilatura.settings import set_date_params
 from trafilatura.utils import HTML_PARSER, load_html
 
 from crawler.items import Page
+from crawler.pages import declared_encoding, decode_html
 from demo import templates
 from demo.content import load_articles
 from demo.outlets import SPECS, OutletSite
@@ -256,11 +260,14 @@ def test_undeclared_pages_that_are_not_articles_are_rejected(html: str, reasons:
     assert rejected.value.reason in reasons
 
 
-def test_an_undeclared_dated_article_passes() -> None:
+def test_an_undeclared_article_passes_dated_or_not() -> None:
     html = french_article(with_markup=False)
     article = extract_article(page(html), ExtractionOptions())
     assert article.text.split("\n") == PARAGRAPHS
     assert article.published == "2025-02-12T08:00:00+01:00"
+    undated = html.replace('<time datetime="2025-02-12T08:00:00+01:00">12 février 2025</time>', "")
+    article = extract_article(page(undated), ExtractionOptions())
+    assert article.text.split("\n") == PARAGRAPHS and article.published is None, "an article, undated"
 
 
 def demo_pages() -> list[tuple[str, str]]:
@@ -313,3 +320,30 @@ def test_records_are_the_same_as_with_the_element_classes_of_lxml_html(url: str,
     finally:
         HTML_PARSER.set_element_class_lookup(_ELEMENT_CLASSES)
     assert ours == theirs
+
+
+FUNDUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction" / "fundus-publishers"
+
+
+def fundus_page(key: str) -> tuple[Page, str]:
+    """A real news page of the shared fundus-publishers benchmark, decoded as the spider decodes it, and its
+    ground-truth body."""
+    item = json.loads((FUNDUS / "ground-truth.json").read_text(encoding="utf-8"))[key]
+    body = gzip.decompress((FUNDUS / "html" / f"{key}.html.gz").read_bytes())
+    html = decode_html(body, declared_encoding(body, None)).text
+    return Page(item["url"], urlsplit(item["url"]).hostname or "", html, ""), item["articleBody"]
+
+
+def test_a_body_that_fast_mode_misses_is_recovered_with_trafilaturas_fallbacks() -> None:
+    page, truth = fundus_page("tr-AnadoluAjansi-2026_04_20")  # fast mode finds its 27-word lead only
+    text = extract_article(page, ExtractionOptions()).text
+    assert len(words(text)) >= 0.9 * len(words(truth))
+    last = [p for p in truth.split("\n") if len(p.split()) > 8][-1]
+    assert " ".join(last.split()) in " ".join(text.split())
+
+
+def test_a_short_japanese_article_is_long_enough_in_characters() -> None:
+    page, truth = fundus_page("jp-YomiuriShimbun-2024_12_03")  # 384 characters, "8 words" to a whitespace split
+    article = extract_article(page, ExtractionOptions())
+    assert article.word_count >= ExtractionOptions().min_words_declared
+    assert "非常戒厳" in article.text and "非常戒厳" in truth

@@ -18,6 +18,7 @@ from pipelines.text import (
     fold,
     fold_points,
     normalize,
+    word_count,
     words,
 )
 
@@ -111,3 +112,12 @@ def test_words_of_random_bmp_text() -> None:
                 for _ in range(length)
             )
             assert words(text) == reference_words(text)
+
+
+def test_word_count_counts_han_and_kana_at_two_characters_a_word() -> None:
+    assert word_count("OpenAI signe un accord, annonce Sam Altman.") == 7
+    # "The president declared martial law on the night of the 3rd." in Japanese: no spaces between its words
+    japanese = "大統領は３日夜、非常戒厳を宣言した。"
+    assert len(words(japanese)) == 2, "whitespace and punctuation alone cut it in two"
+    assert word_count(japanese) == 8 + 1, "15 Han and kana characters, and the number ３"
+    assert word_count("Samsung 갤럭시 출시") == 3, "Korean spaces its words"

@@ -39,7 +39,7 @@ from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.runs import stored_runs
 from pipelines.store.spool import Spool
-from pipelines.text import content_id, words
+from pipelines.text import content_id, word_count
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -392,7 +392,7 @@ class DedupPipeline:
         kept, dropped = collapse_repeats(paragraphs, self.paragraph_similarity)
         if dropped:
             item.text = "\n".join(kept)
-            item.word_count = len(words(item.text))
+            item.word_count = word_count(item.text)
             item.id = content_id(item.text)
             count(self.stats, "dedup/self_repeat_paragraphs", item.site, dropped)
             count(self.stats, "dedup/self_repeat_pages", item.site)

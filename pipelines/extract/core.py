@@ -12,6 +12,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import trafilatura
@@ -29,7 +30,7 @@ from crawler.walls import consent_markup, consent_wall, is_link_list, is_paywall
 from pipelines.extract.cleanup import clean_paragraphs
 from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 from pipelines.extract.dates import page_dates
-from pipelines.text import content_id, words
+from pipelines.text import content_id, word_count
 
 __all__ = ["ExtractionOptions", "NotAnArticle", "extract_article"]
 
@@ -119,12 +120,12 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
     if consent_wall(paragraphs):
         raise NotAnArticle("blocked/consent", f"a consent dialog: {doc.title}")
     text = "\n".join(paragraphs)
-    word_count = len(words(text))
-    if word_count > options.max_words:
-        raise NotAnArticle("too_long", f"{word_count} words")
+    length = word_count(text)
+    if length > options.max_words:
+        raise NotAnArticle("too_long", f"{length} words")
     paywalled = is_paywalled(page.html, tree)
-    if word_count < (options.min_words_declared if declared and not paywalled else options.min_words):
-        raise NotAnArticle("blocked/paywall" if paywalled else "too_short", f"{word_count} words")
+    if length < (options.min_words_declared if declared and not paywalled else options.min_words):
+        raise NotAnArticle("blocked/paywall" if paywalled else "too_short", f"{length} words")
     if is_link_list(paragraphs, (link.text_content() for link in tree.iter("a")), _MAX_LINK_SHARE):
         raise NotAnArticle("link_list", "most of its text is the text of its links")
     if not declared:
@@ -145,7 +146,7 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         description=doc.description or None,
         tags=_tags(doc.tags, doc.categories),
         text=text,
-        word_count=word_count,
+        word_count=length,
         fetched_at=page.fetched_at,
         paywalled=paywalled,
     )
@@ -189,21 +190,33 @@ def _same_place(a: HtmlElement, b: HtmlElement) -> bool:
 
 
 def _extract_text(tree: HtmlElement, url: str, options: ExtractionOptions) -> str:
-    """trafilatura's article text, in precision mode with a recall-mode recovery.
+    """trafilatura's article text, in precision mode, with recoveries for a body it missed.
 
     Precision mode keeps sidebars and teasers out but now and then drops a whole body (an unusual container,
-    a body split in blocks). So a short precision result, under twice `min_words`, is checked against recall
-    mode, which replaces it when it finds at least twice as many words. Fast mode (no readability/jusText
-    fallback) keeps extraction near plain trafilatura's speed; the recovery covers what the fallbacks would.
+    a body split in blocks), and fast mode (no readability/jusText fallback, near plain trafilatura's speed)
+    sometimes finds only a lead. So a result under twice `min_words` words is checked against recall mode, and
+    one still under `min_words`, which would be rejected, against trafilatura with its fallbacks (on a page with
+    a short body they add boilerplate, so they are a last resort); a result with at least twice as many words
+    replaces it. Only short results pay for the retries.
     """
-    doc = trafilatura.bare_extraction(tree, url=url, favor_precision=options.favor_precision, **_TRAFILATURA)
-    text = (doc.text or "") if doc else ""
-    found = len(words(text))
-    if options.favor_precision and found < 2 * options.min_words:
-        recall = trafilatura.bare_extraction(tree, url=url, favor_recall=True, **_TRAFILATURA)
-        if recall is not None and len(words(recall.text or "")) >= 2 * max(found, 1):
-            text = recall.text
+    text = _trafilatura_text(tree, url, favor_precision=options.favor_precision)
+    for under, retry in _RECOVERIES:
+        found = word_count(text)
+        if found >= under * options.min_words:
+            break
+        recovered = _trafilatura_text(tree, url, **retry)
+        if word_count(recovered) >= 2 * max(found, 1):
+            text = recovered
     return text
+
+
+# (tried under this many times min_words, trafilatura's options): recall mode, then its fallbacks too.
+_RECOVERIES = ((2, {"favor_recall": True}), (1, {"favor_recall": True, "fast": False}))
+
+
+def _trafilatura_text(tree: HtmlElement, url: str, **options: Any) -> str:
+    doc = trafilatura.bare_extraction(tree, url=url, **{**_TRAFILATURA, **options})
+    return (doc.text or "") if doc else ""
 
 
 def _metadata(tree: HtmlElement, url: str) -> Document:
