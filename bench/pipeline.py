@@ -50,11 +50,11 @@ import crawler.settings as project_settings
 from bench.dedup import load_bodies, synthetic_texts
 from bench.site import BenchSite, serve
 from bench.stages import process_cpu
-from crawler.items import Article
+from model.items import Article
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.core import NearDupIndex
 from pipelines.drops import Drop
-from pipelines.text import content_id
+from model.text import content_id
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"

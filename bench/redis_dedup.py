@@ -21,10 +21,10 @@ from collections.abc import Callable, Sequence
 
 from datasketch import LeanMinHash, MinHashLSH
 
-from crawler.urls import url_key
+from model.urls import url_key
 from pipelines.dedup.core import DedupConfig, DocInfo, Match, NearDupIndex, shingle_hashes
 from pipelines.dedup.redis_index import Entry, RedisNearDupIndex
-from pipelines.text import content_id
+from model.text import content_id
 from tests.support import newsfarm
 from tests.support.servers import RedisServer
 

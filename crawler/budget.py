@@ -19,9 +19,9 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from crawler.items import Page
+from model.items import Page
 from crawler.middlewares import Refused
-from crawler.stats import count
+from model.stats import count
 
 if TYPE_CHECKING:
     from scrapy import Request, Spider

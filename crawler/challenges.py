@@ -6,8 +6,8 @@ import logging
 from typing import TYPE_CHECKING, Self
 
 from crawler.middlewares import Refused
-from crawler.stats import count
-from crawler.walls import CHALLENGE_VENDORS, challenge_vendor
+from model.stats import count
+from model.walls import CHALLENGE_VENDORS, challenge_vendor
 
 if TYPE_CHECKING:
     from scrapy import Request

@@ -9,14 +9,15 @@ import socket
 from typing import TYPE_CHECKING, Self
 from urllib.parse import urlsplit
 
-from scrapy import signals
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
-from crawler.stats import count
-from crawler.urls import url_key
-from pipelines.dedup.pipeline import DedupPipeline
+from model import events
+from model.stats import count
+from model.urls import url_key
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from scrapy import Request
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
@@ -86,28 +87,28 @@ class SkipStored:
     """Do not fetch again a page whose article an earlier run stored (or dropped as a copy of a stored one).
 
     A scheduled crawl then fetches only what is new: feeds, sitemaps and start pages are read every run, and
-    the pages they lead to are skipped when their URL key (`crawler.urls.url_key`: AMP, print and tracking
-    variants included) is in the dedup state of earlier runs, beside the output or in Redis. The dedup
-    pipeline answers (`DedupPipeline.is_stored`); without it nothing is skipped. Setting: CRAWL_SKIP_STORED.
-    Stats: crawl/skipped/already_stored.
+    the pages they lead to are skipped when their URL key (`model.urls.url_key`: AMP, print and tracking
+    variants included) is in the dedup state of earlier runs, beside the output or in Redis. The stage that
+    knows it (dedup) hands over its lookup with `events.stored_lookup`; without one nothing is skipped.
+    Setting: CRAWL_SKIP_STORED. Stats: crawl/skipped/already_stored.
     """
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.dedup: DedupPipeline | None = None
+        self.is_stored: Callable[[str], bool] | None = None
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         if not crawler.settings.getbool("CRAWL_SKIP_STORED", True):
             raise NotConfigured("CRAWL_SKIP_STORED is off")
         middleware = cls(crawler)
-        crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
+        crawler.signals.connect(middleware.stored_lookup, signal=events.stored_lookup)
         return middleware
 
-    def spider_opened(self) -> None:
-        self.dedup = self.crawler.get_item_pipeline(DedupPipeline)
+    def stored_lookup(self, lookup: Callable[[str], bool]) -> None:
+        self.is_stored = lookup
 
     def process_request(self, request: Request) -> None:
-        if self.dedup is not None and self.dedup.is_stored(url_key(request.url)):
+        if self.is_stored is not None and self.is_stored(url_key(request.url)):
             count(self.crawler.stats, "crawl/skipped/already_stored", request.meta.get("site"))
             raise Refused(f"stored by an earlier run: {request.url}")

@@ -44,9 +44,9 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
-from crawler import crawl_name
-from crawler.redis import REDIS_DOWN, crawl_prefix, redis_link
-from pipelines import events
+from model import crawl_name
+from model.redis import REDIS_DOWN, crawl_prefix, redis_link
+from model import events
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -56,17 +56,9 @@ if TYPE_CHECKING:
     from scrapy.http import Response
     from scrapy.spiders import Spider
 
-    from crawler.redis import RedisLink
+    from model.redis import RedisLink
 
 logger = logging.getLogger(__name__)
-
-# Sent, and awaited, before a dead worker's requests go back to the queue. Argument: `worker`. Dedup forgets
-# the articles that worker kept but never wrote, so that their pages, fetched again, are kept again.
-worker_lost = object()
-
-# Sent when a worker leaves after its pipelines closed, everything it kept being written. Argument: `worker`.
-worker_finished = object()
-
 
 # Request meta: the request as it is stored in this worker's set in Redis, to take it out once settled.
 FRONTIER_ENTRY = "frontier_entry"
@@ -393,7 +385,7 @@ class RedisScheduler(Scheduler):
             return
         try:
             self._flush()
-            self.crawler.signals.send_catch_log(signal=worker_finished, worker=self.worker)
+            self.crawler.signals.send_catch_log(signal=events.worker_finished, worker=self.worker)
             if reason != "finished":  # stopped early: what it holds goes back (pages already stored are skipped)
                 logger.info("Stopped (%s): %d requests given back to the queue", reason, self._requeue(self.worker))
             last = self._scripts["leave"](
@@ -506,7 +498,7 @@ class RedisScheduler(Scheduler):
                 continue
             if not self.server.set(keys.worker(worker, "reaper"), self.worker, nx=True, px=self.ttl_ms):
                 continue  # another worker is on it
-            answers = await self.crawler.signals.send_catch_log_async(signal=worker_lost, worker=worker)
+            answers = await self.crawler.signals.send_catch_log_async(signal=events.worker_lost, worker=worker)
             if any(isinstance(answer, Failure) for _, answer in answers):
                 continue  # dedup could not settle its records yet; the claim expires and someone tries again
             requeued = self._requeue(worker)

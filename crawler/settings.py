@@ -70,7 +70,7 @@ EXTENSIONS = {
     # file with its token in the user's profile on every scheduled run (and its aiohttp import at start-up).
     "scrapy.extensions.remote_control.RemoteControl": None,
 }
-COMMANDS_MODULE = "crawler.commands"  # `scrapy crawl` with a health-aware exit code, `scrapy report`
+COMMANDS_MODULE = "pipelines.report.commands"  # `scrapy crawl` with the report's exit code, `scrapy report`
 DEFAULT_DROPITEM_LOG_LEVEL = "DEBUG"  # drops are expected and counted in stats, not warnings
 
 # Extraction (pipelines/extract.py)

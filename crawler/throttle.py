@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.utils.asyncio import call_later
 
-from crawler.stats import count
+from model.stats import count
 
 if TYPE_CHECKING:
     from collections.abc import Callable

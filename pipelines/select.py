@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
-from crawler.items import Article
-from crawler.stats import count
+from model.items import Article
+from model.stats import count
 from pipelines.drops import Drop
 
 if TYPE_CHECKING:

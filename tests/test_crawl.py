@@ -26,7 +26,7 @@ import jsonschema
 import pytest
 import yaml
 
-from crawler.urls import request_url, url_key
+from model.urls import request_url, url_key
 from demo.site import DemoSite, serve
 from tests.support.http import serving
 from tests.support.servers import CephRGW

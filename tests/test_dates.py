@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from trafilatura.utils import load_html
 
-from crawler.items import Page
+from model.items import Page
 from pipelines.extract.dates import PageDates, instant, iso_date, page_dates
 
 FETCHED = "2025-02-12T09:00:00+00:00"

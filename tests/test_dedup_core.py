@@ -33,7 +33,7 @@ from pipelines.dedup.core import (
     relation,
     shingle_hashes,
 )
-from pipelines.text import content_id as text_id, words
+from model.text import content_id as text_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -21,10 +21,10 @@ import pytest
 from scrapy.settings import Settings
 
 from crawler.redis import Distributed
-from crawler.urls import url_key
+from model.urls import url_key
 from pipelines.dedup.core import DedupConfig, DocInfo, NearDupIndex, shingle_hashes
 from pipelines.dedup.redis_index import RedisNearDupIndex, config_name
-from pipelines.text import content_id
+from model.text import content_id
 from tests.support import newsfarm
 from tests.support.servers import RedisServer, free_port
 from tests.test_crawl import ROOT, crawl_command

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import yaml
 
-from crawler.commands.crawl import INTERRUPTED_EXIT_CODE, NOTHING_FETCHED_EXIT_CODE, crawl_exit_code, nothing_fetched
+from pipelines.report.commands.crawl import INTERRUPTED_EXIT_CODE, NOTHING_FETCHED_EXIT_CODE, crawl_exit_code, nothing_fetched
 from tests.support import newsfarm, querysite
 from tests.test_crawl import ROOT, crawl, crawl_command
 

@@ -19,8 +19,8 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
-from crawler.items import Article, Page
-from pipelines import text
+from model.items import Article, Page
+from model import text
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle
 from pipelines.extract.metadata import language_identifier

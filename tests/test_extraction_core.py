@@ -14,13 +14,13 @@ from trafilatura.metadata import extract_metadata
 from trafilatura.settings import set_date_params
 from trafilatura.utils import HTML_PARSER, load_html
 
-from crawler.items import Page
-from crawler.pages import declared_encoding, decode_html
+from model.items import Page
+from model.pages import declared_encoding, decode_html
 from demo import templates
 from demo.content import load_articles
 from demo.outlets import SPECS, OutletSite
 from pipelines.extract.core import _ELEMENT_CLASSES, ExtractionOptions, NotAnArticle, extract_article
-from pipelines.text import words
+from model.text import words
 
 URL = "https://www.univers-telecom.fr/actualites/2025/02/musk-rachat-chatgpt/"
 TITLE = "Elon Musk propose de racheter ChatGPT pour 97 milliards"

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from crawler.urls import url_key
+from model.urls import url_key
 from tests.support import hostile_limits
 from tests.support.hostile_limits import ARTICLES, WIDTH, LimitsFarm
 from tests.test_crawl import CrawlResult, crawl

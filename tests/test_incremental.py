@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.urls import url_key
+from model.urls import url_key
 from demo.site import serve as serve_demo
 from tests.support import newsfarm
 from tests.support.servers import RedisServer

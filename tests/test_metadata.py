@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from lxml.html import document_fromstring
 
-from crawler.items import Article
-from crawler.pages import jsonld_objects
-from crawler.seeds import SeedsError, parse_seeds
+from model.items import Article
+from model.pages import jsonld_objects
+from model.seeds import SeedsError, parse_seeds
 from pipelines.extract.metadata import (
     Byline, Language, TitleSources, byline, choose_title, detect_language, split_names, title_sources,
 )

@@ -16,12 +16,12 @@ from scrapy.pipelines import ItemPipelineManager
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
-from crawler.items import Article
+from model.items import Article
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.core import exact_jaccard, shingle_hashes
 from pipelines.drops import Drop
 from pipelines.store import StorePipeline
-from pipelines.text import content_id
+from model.text import content_id
 
 
 class TopicSpider(Spider):

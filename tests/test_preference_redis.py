@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from crawler.urls import url_key
+from model.urls import url_key
 from pipelines.dedup.core import DedupConfig, DocInfo, NearDupIndex, preferred, shingle_hashes
 from pipelines.dedup.redis_index import RedisNearDupIndex
-from pipelines.text import content_id
+from model.text import content_id
 from tests.support import newsfarm
 from tests.support.servers import RedisServer
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from crawler.pages import is_listing_url
-from crawler.urls import is_tracking_parameter, request_url, url_key
+from model.pages import is_listing_url
+from model.urls import is_tracking_parameter, request_url, url_key
 from tests.support import querysite
 from tests.test_crawl import crawl
 

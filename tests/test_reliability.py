@@ -15,8 +15,8 @@ from typing import Any
 import jsonschema
 import pytest
 
-from crawler.items import Article
-from crawler.urls import url_key
+from model.items import Article
+from model.urls import url_key
 from demo.site import serve
 from tests.support.servers import CephRGW
 from tests.test_crawl import ROOT, SCHEMA, TOPIC, crawl, crawl_command

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crawler.seeds import SeedsError, load_seeds, parse_seeds
+from model.seeds import SeedsError, load_seeds, parse_seeds
 
 ROOT = Path(__file__).resolve().parent.parent
 

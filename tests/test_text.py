@@ -1,4 +1,4 @@
-"""pipelines.text: the fast word finder gives exactly the regex's words, and ids stay stable across versions."""
+"""model.text: the fast word finder gives exactly the regex's words, and ids stay stable across versions."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import unicodedata
 
 import pytest
 
-from pipelines.text import (
+from model.text import (
     _BMP,
     _CONTEXTUAL,
     _fold_rare_char,

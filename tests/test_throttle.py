@@ -8,7 +8,7 @@ import datetime as dt
 import pytest
 
 from crawler.budget import TrapDetector, url_template
-from crawler.seeds import SeedsError, parse_seeds
+from model.seeds import SeedsError, parse_seeds
 from crawler.throttle import Backoff, parse_retry_after
 
 NOW = dt.datetime(2025, 3, 1, 8, 0, 0, tzinfo=dt.UTC)

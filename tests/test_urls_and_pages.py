@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from lxml.html import document_fromstring
 
-from crawler.pages import Decoded, binary_kind, decode_html, declared_page_type, is_listing_url
-from crawler.urls import request_url, url_key
+from model.pages import Decoded, binary_kind, decode_html, declared_page_type, is_listing_url
+from model.urls import request_url, url_key
 
 
 @pytest.mark.parametrize(

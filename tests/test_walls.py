@@ -1,4 +1,4 @@
-"""The detectors of non-article answers (crawler/walls.py), on bytes and parsed pages: each marker, and the
+"""The detectors of non-article answers (model/walls.py), on bytes and parsed pages: each marker, and the
 article pages that carry a consent banner, a comment captcha or a few links and must not be taken for walls."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 from lxml.html import fromstring
 
-from crawler.walls import challenge_vendor, consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
+from model.walls import challenge_vendor, consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
 
 ARTICLE = "<p>" + " ".join(["Le conseil a voté le budget de la ville après trois heures de débat."] * 20) + "</p>"
 

@@ -21,13 +21,13 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
 
-from crawler.items import Page
+from model.items import Page
 from crawler.middlewares import Refused
-from crawler.stats import count
-from crawler.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
-from crawler.seeds import Seeds, SeedsError, SiteSeed, load_seeds
-from crawler.urls import is_http_url, request_url
-from pipelines.extract.dates import iso_date
+from model.stats import count
+from model.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
+from model.seeds import Seeds, SeedsError, SiteSeed, load_seeds
+from model.urls import is_http_url, request_url
+from model.dates import iso_date
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler

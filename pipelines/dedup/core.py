@@ -25,10 +25,10 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 from datasketch.storage import OrderedStorage, UnorderedStorage
 
-from crawler.urls import request_url
+from model.urls import request_url
 from pipelines.dedup import kernels
-from pipelines.extract.dates import TRUSTED_SOURCES, instant
-from pipelines.text import fold_points, words
+from model.dates import TRUSTED_SOURCES, instant
+from model.text import fold_points, words
 
 __all__ = [
     "BandBuckets",
@@ -226,7 +226,7 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=4)
 def _analysis(text: str) -> tuple[np.ndarray, np.ndarray]:
-    """The hash of every word of `text` (see `pipelines.text.words`), and for each newline the number of words
+    """The hash of every word of `text` (see `model.text.words`), and for each newline the number of words
     before it.
 
     Cached because the dedup stage reads each article twice: `collapse_repeats` on its paragraphs joined by
@@ -241,7 +241,7 @@ def _analysis(text: str) -> tuple[np.ndarray, np.ndarray]:
 def shingle_hashes(text: str, size: int = 5) -> np.ndarray:
     """Sorted unique 32-bit hashes of the word `size`-grams of `text` (the set Jaccard is measured on).
 
-    Words are those of `pipelines.text.words`, so case, Unicode compatibility forms and punctuation never
+    Words are those of `model.text.words`, so case, Unicode compatibility forms and punctuation never
     matter: the same words always give the same hashes. Texts shorter than `size` words are one shingle, so
     even a short text has a non-empty set.
     """

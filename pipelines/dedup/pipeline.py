@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING, Any, Self, TypeGuard
 
 from scrapy.exceptions import NotConfigured
 
-from crawler import crawl_name
-from crawler.items import Article
-from crawler.queues import worker_finished, worker_lost
-from crawler.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
-from crawler.stats import count
-from crawler.urls import url_key
-from pipelines import events, text
+from model import crawl_name
+from model.items import Article
+from model.events import worker_finished, worker_lost
+from model.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
+from model.stats import count
+from model.urls import url_key
+from model import events, text
 from pipelines.dedup import kernels
 from pipelines.dedup.core import (
     DedupConfig,
@@ -39,13 +39,13 @@ from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.runs import stored_runs
 from pipelines.store.spool import Spool
-from pipelines.text import content_id, word_count
+from model.text import content_id, word_count
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.statscollectors import StatsCollector
 
-    from crawler.redis import RedisLink
+    from model.redis import RedisLink
     from pipelines.store.objects import ObjectStore
 
 logger = logging.getLogger(__name__)
@@ -67,8 +67,8 @@ class DedupPipeline:
     it is.
 
     A dropped copy's URL keys are indexed for the article kept, so no later run fetches the copy again
-    (`is_stored`, asked by crawler.middlewares.SkipStored). URL keys not seen for DEDUP_URL_TTL_DAYS are
-    forgotten. With REDIS_URL the index is a RedisNearDupIndex shared by every worker of the crawl; the
+    (`is_stored`, handed to crawler.middlewares.SkipStored with `events.stored_lookup`). URL keys not seen for
+    DEDUP_URL_TTL_DAYS are forgotten. With REDIS_URL the index is a RedisNearDupIndex shared by every worker of the crawl; the
     articles a worker keeps stay *pending* until it has written them, and when it dies (`worker_lost`) the
     ones it never wrote are forgotten before its requests go back to the queue.
 
@@ -150,7 +150,7 @@ class DedupPipeline:
             self.stats.set_value("dedup/state_docs_loaded", len(self.index.docs))
             await asyncio.to_thread(self._index_unseen_runs)
             self.index = self.index.owned_by(self.redis.worker)  # from now on, kept articles are pending
-            self.ready = True
+            self._ready()
             return
         if self.state_store is None:
             return
@@ -179,7 +179,12 @@ class DedupPipeline:
             self._expire_url_keys(await asyncio.to_thread(self.state_store.get, self._url_days_key))
         assert isinstance(self.index, NearDupIndex)
         self.stored_keys = frozenset(self.index.url_keys)
+        self._ready()
+
+    def _ready(self) -> None:
+        """The state is read whole: from now on it may be saved, and the crawl may skip what it says is stored."""
         self.ready = True
+        self.crawler.signals.send_catch_log(signal=events.stored_lookup, lookup=self.is_stored)
 
     def _index_unseen_runs(self) -> None:
         """Index the stored records of runs the state does not know (killed runs, a state that failed to save)."""

@@ -15,7 +15,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 
-from pipelines.text import words
+from model.text import words
 
 __all__ = ["RULES", "clean_paragraphs"]
 

@@ -23,14 +23,14 @@ from trafilatura.settings import Document
 from trafilatura.utils import HTML_PARSER, line_processing, load_html
 from trafilatura.xpaths import BODY_XPATH
 
-from crawler.items import Article, Page
-from crawler.pages import declared_page_type, jsonld_objects
-from crawler.urls import is_http_url, request_url
-from crawler.walls import consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
+from model.items import Article, Page
+from model.pages import declared_page_type, jsonld_objects
+from model.urls import is_http_url, request_url
+from model.walls import consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
 from pipelines.extract.cleanup import clean_paragraphs
 from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 from pipelines.extract.dates import page_dates
-from pipelines.text import content_id, word_count
+from model.text import content_id, word_count
 
 __all__ = ["ExtractionOptions", "NotAnArticle", "extract_article"]
 
@@ -47,7 +47,7 @@ _SERVICE_PAGE_TITLE = re.compile(
 )
 # Options of every trafilatura call: comment threads are never article text, tables are, and paragraphs
 # repeated inside a page stay (collapsing repeats is the dedup stage's job, with its own rule).
-# A page whose extracted words are mostly its links' whole texts is a list of links (crawler.walls.is_link_list).
+# A page whose extracted words are mostly its links' whole texts is a list of links (model.walls.is_link_list).
 _MAX_LINK_SHARE = 0.5
 _TRAFILATURA = {"include_comments": False, "include_tables": True, "deduplicate": False, "fast": True}
 # trafilatura's extract_catstags keeps the links of tag and category lists whose href match these; and when it finds

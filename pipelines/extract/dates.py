@@ -14,7 +14,6 @@ Pure, free of Scrapy; runs in the extraction workers.
 from __future__ import annotations
 
 import datetime as dt
-import email.utils
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -29,12 +28,11 @@ from htmldate.utils import Extractor
 from lxml.etree import XPath
 from lxml.html import HtmlElement
 
-from crawler.items import Page
+from model.dates import instant, iso_date, iso_format
+from model.items import Page
 
-__all__ = ["TRUSTED_SOURCES", "PageDates", "instant", "iso_date", "page_dates"]
+__all__ = ["PageDates", "page_dates"]
 
-# Dates from the page's own markup and from the feed or sitemap that listed it; a URL or text date is a guess.
-TRUSTED_SOURCES = frozenset({"meta", "jsonld", "time", "feed", "sitemap"})
 # htmldate's own lower bound: the web before it had no dated news pages.
 EARLIEST = dt.datetime(1995, 1, 1)
 # A timed date may be a little after the fetch (clocks differ); a bare day may be "tomorrow" where the day
@@ -114,33 +112,6 @@ def page_dates(tree: HtmlElement, page: Page, url: str | None = None) -> PageDat
         None,
     )
     return PageDates(published, source if published else None, modified)
-
-
-def iso_date(value: str | None) -> str | None:
-    """A date as a feed, sitemap or meta tag writes it (ISO 8601 or RFC 822), as ISO 8601: with its time and offset
-    when it has them, the day alone when it is a day; None when it is not a full date."""
-    if not value or not (value := value.strip()):
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value)
-    except ValueError:
-        try:
-            moment = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            return None
-    if len(value) <= 10 and "T" not in value:
-        return moment.date().isoformat()
-    return _formatted(moment)
-
-
-def instant(value: str) -> dt.datetime:
-    """The moment an ISO date stands for, in UTC, to compare dates of any zone and precision. A day alone stands
-    for its last moment (a copy dated only by its day is never earlier than one timed on that day); a time without
-    offset is read as UTC."""
-    moment = dt.datetime.fromisoformat(value)
-    if len(value) <= 10:
-        moment += dt.timedelta(days=1, microseconds=-1)
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 # -- sources -----------------------------------------------------------------------------------------
@@ -243,7 +214,7 @@ def _full_date(value: str) -> str | None:
         second = dateutil_parse(value, default=dt.datetime(2, 2, 2), ignoretz=True)
     except (ValueError, OverflowError):
         return None
-    return _formatted(first) if first.date() == second.date() else None
+    return iso_format(first) if first.date() == second.date() else None
 
 
 def _unguessed(html: str, value: str | None) -> str | None:
@@ -355,8 +326,3 @@ def _span(value: str) -> tuple[dt.datetime, dt.datetime]:
 def _finer(a: str, b: str) -> bool:
     """Whether `a` has a time where `b` has only its day."""
     return len(a) > 10 >= len(b)
-
-
-def _formatted(moment: dt.datetime) -> str:
-    """ISO 8601 to the second, with the offset when known."""
-    return moment.replace(microsecond=0).isoformat()

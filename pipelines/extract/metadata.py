@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from lxml.html import HtmlElement
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from crawler.pages import ARTICLE_TYPES
+from model.pages import ARTICLE_TYPES
 
 __all__ = [
     "Byline", "Language", "TitleSources", "byline", "choose_title", "detect_language", "split_names", "title_sources",

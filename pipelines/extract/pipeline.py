@@ -8,8 +8,8 @@ import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Self
 
-from crawler.items import Article, Page
-from crawler.stats import count
+from model.items import Article, Page
+from model.stats import count
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 from pipelines.extract.pool import Lost, Unavailable, WorkerPool

@@ -4,13 +4,13 @@ limit runs, and a pool that replaces a broken one starts with it too.
 
 - htmldate's parser of last resort (dateparser, for dates written in words on pages dated nowhere in their
   markup) reads its ~200 locales on its first parse that no locale recognizes: ~3 s of CPU and ~40 MiB.
-- The word-folding table (`pipelines.text.prepare`, ~0.4 s).
+- The word-folding table (`model.text.prepare`, ~0.4 s).
 - py3langid's model, for the language of every record (~1.5 s).
 """
 
 from htmldate.extractors import get_external_parser
 
-from pipelines import text
+from model import text
 from pipelines.extract.metadata import language_identifier
 
 text.prepare()

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from crawler.walls import CHALLENGE_VENDORS
+from model.walls import CHALLENGE_VENDORS
 from pipelines.extract.dates import instant
 
 __all__ = [
@@ -76,7 +76,7 @@ DROP_LABELS = {
     "superseded": "superseded",
 }
 EXTRACTION_FAILURES = ("extract/timeout", "extract/error", "extract/worker_died")
-# Pages that are not the article they were asked for (crawler/walls.py), as the report names them.
+# Pages that are not the article they were asked for (model/walls.py), as the report names them.
 WALLS = {
     "extract/blocked/consent": "consent wall",
     "extract/blocked/paywall": "paywall with only a teaser",

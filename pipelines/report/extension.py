@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 from scrapy.exceptions import NotConfigured
 
-from pipelines import events
+from model import events
 from pipelines.report.core import OK, UNHEALTHY, HealthRules, Limits, RunData, build_report, slim_record, verdict_lines
 from pipelines.report.html import render_html
 from pipelines.report.reader import earlier_yields, site_owner
@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from scrapy.crawler import Crawler
     from scrapy.settings import BaseSettings
 
-    from crawler.items import Article
+    from model.items import Article
     from pipelines.store.objects import ObjectStore
 
 logger = logging.getLogger(__name__)

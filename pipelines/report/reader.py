@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from crawler.seeds import Seeds, SeedsError, load_seeds
+from model.seeds import Seeds, SeedsError, load_seeds
 from pipelines.report.core import RunData, SiteOwner, slim_record, source_yields
 from pipelines.store.objects import ObjectStore
 from pipelines.store.parts import read_part

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from crawler import crawl_name
-from crawler.items import Article
-from crawler.stats import count
-from pipelines import events
+from model import crawl_name
+from model.items import Article
+from model.stats import count
+from model import events
 from pipelines.store.layout import RunLayout
 from pipelines.store.objects import ObjectStore, S3Options, StorageError, content_type, open_store
 from pipelines.store.parts import duplicates_part_name, encode_part, part_name

@@ -37,7 +37,7 @@ from pathlib import Path
 
 import yaml
 
-from pipelines.text import words
+from model.text import words
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTLETS = ("lemonde-tech", "numerama", "frandroid", "zdnet-fr", "journaldunet", "usine-digitale")

@@ -1,4 +1,4 @@
-"""The contract between the dedup and store stages and the report, as Scrapy signals (see scrapy.signals).
+"""The contract between the stages, the frontier and the report, as Scrapy signals (see scrapy.signals).
 
 Records flow one way, dedup → store. What comes back from the store is what became of them: `records_settled`,
 so that dedup lets go of a record once it is being written and saves its state only with what landed, and the
@@ -28,3 +28,14 @@ duplicate_found = object()
 # Arguments: `manifest` (the dict written), `store` (the ObjectStore) and `run_prefix`. Not sent when the
 # manifest could only be spooled: the next run finishes that run's business.
 run_stored = object()
+
+# Dedup → SkipStored: what earlier runs stored is known (the dedup state is read). Argument: `lookup`, a callable
+# taking a URL key (model.urls.url_key) and saying whether an earlier run stored, or dropped a copy at, that key.
+stored_lookup = object()
+
+# Frontier → dedup: sent, and awaited, before a dead worker's requests go back to the queue. Argument: `worker`.
+# Dedup forgets the articles that worker kept but never wrote, so that their pages, fetched again, are kept again.
+worker_lost = object()
+
+# Frontier → dedup: a worker leaves after its pipelines closed, everything it kept written. Argument: `worker`.
+worker_finished = object()
