@@ -35,8 +35,8 @@ from scrapy import Spider
 from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
-from crawler.items import Article
-from crawler.urls import url_key
+from model.items import Article
+from model.urls import url_key
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.core import (
     CompactMinHashLSH,
@@ -48,7 +48,7 @@ from pipelines.dedup.core import (
     shingle_hashes,
 )
 from pipelines.drops import Drop
-from pipelines.text import content_id, words
+from model.text import content_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"
@@ -82,6 +82,7 @@ class Outcome:
     flagged: bool
     returned_jaccard: float  # exact Jaccard of the returned pair (0 when nothing was returned)
     reported: float  # the similarity the index reported
+    candidates: int  # articles the LSH bands proposed, each then checked by exact Jaccard
 
 
 # -- the labelled set --------------------------------------------------------------------------------
@@ -199,7 +200,9 @@ def run_queries(index: NearDupIndex, labels: ExactLabels, queries: Sequence[Quer
     outcomes = []
     for number, query in enumerate(queries):
         shingles = shingle_hashes(query.text, shingle_size)
-        match = index.find([f"copy/{number}"], content_id(query.text), shingles, index.signature(shingles))
+        signature = index.signature(shingles)
+        match = index.find([f"copy/{number}"], content_id(query.text), shingles, signature)
+        candidates = len(index._lsh.candidates(index._lsh.bucket_keys(signature)))
         jaccards = labels.jaccards(shingles)
         returned = float(jaccards[labels.position[match.kept.id]]) if match else 0.0
         outcomes.append(
@@ -210,6 +213,7 @@ def run_queries(index: NearDupIndex, labels: ExactLabels, queries: Sequence[Quer
                 match is not None,
                 returned,
                 match.similarity if match else 0.0,
+                candidates,
             )
         )
     return outcomes
@@ -248,12 +252,12 @@ def print_quality(outcomes: Sequence[Outcome], threshold: float) -> None:
         print(f"  {name:<14}{len(rows):>9}{flagged:>9}{rate:>10}   {meaning}")
     positives = [o for o in outcomes if o.label >= threshold]
     returned = [o for o in outcomes if o.flagged]
-    true_pairs = sum(o.returned_jaccard >= threshold for o in returned)
-    precision = true_pairs / len(returned) if returned else 1.0
     recall = sum(o.flagged and o.returned_jaccard >= threshold for o in positives) / len(positives) if positives else 1.0
     drift = max((abs(o.reported - o.returned_jaccard) for o in returned), default=0.0)
-    print(f"  true J ≥ {threshold}: precision {precision:.4f}  recall {recall:.4f}  (targets ≥ 0.99: "
-          f"{'met' if min(precision, recall) >= 0.99 else 'NOT met'})")
+    candidates = sum(o.candidates for o in outcomes) / len(outcomes) if outcomes else 0.0
+    print(f"  true J ≥ {threshold}: recall {recall:.4f} (target ≥ 0.99: {'met' if recall >= 0.99 else 'NOT met'}); "
+          f"{candidates:.2f} LSH candidates per query, each confirmed by exact Jaccard, so precision is exact by "
+          f"design (not measured)")
     print(f"  reported similarity vs exact Jaccard of the returned pair: max |Δ| {drift:.4f}")
 
     print("\n  By edit (Jaccard with its own original)")
@@ -313,7 +317,7 @@ class _BenchSpider(Spider):
 def time_stage(texts: Sequence[str], ids: Sequence[str]) -> tuple[float, int]:
     """CPU seconds per document of `DedupPipeline.process_item`, built from the project's settings (no saved
     state), over `Article` items of these texts into a fresh index; and how many it kept. The URL keys are
-    cached first, as in a crawl (`crawler.urls.url_key` caches them when the page is requested)."""
+    cached first, as in a crawl (`model.urls.url_key` caches them when the page is requested)."""
     settings = {key: getattr(project_settings, key) for key in dir(project_settings) if key.isupper()}
     crawler = get_crawler(_BenchSpider, {**settings, "DEDUP_STATE": False, "LOG_LEVEL": "ERROR"})
     crawler.spider = _BenchSpider.from_crawler(crawler)
@@ -416,6 +420,7 @@ def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> 
     _, default_lsh = _traced(lambda: _filled_lsh(MinHashLSH(threshold=config.threshold, num_perm=config.num_perm),
                                                  signatures))  # fmt: skip
 
+    reference = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)  # datasketch's own band choice
     start = time.thread_time()
     state = index.to_bytes()
     saved = time.thread_time() - start
@@ -432,7 +437,7 @@ def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> 
         ("whole index", total),
         (f"for reference: MinHashLSH dict storage, {config.bands} × {config.rows}, xxh32 band keys (before)",
          dict_storage),
-        ("for reference: MinHashLSH(threshold=0.8) default, 9 × 13", default_lsh),
+        (f"for reference: MinHashLSH(threshold={config.threshold}) default, {reference.b} × {reference.r}", default_lsh),
     )  # fmt: skip
     for name, size in rows:
         print(f"  {name:<72}{size / count:>10,.0f}")

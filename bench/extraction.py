@@ -2,8 +2,9 @@
 
 Ours is the pipeline's own code path: the `Page` the spider would yield for a sitemap entry (its HTML decoded as
 the spider decodes it), then `extract_article` with default `ExtractionOptions`; a page it rejects scores as an
-empty extraction, since the pipeline would store nothing. Beside it, trafilatura with its defaults, and with the
-options the pipeline gives it (`fast=True, include_comments=False`, the URL), with and without `favor_precision`.
+empty extraction, since the pipeline would store nothing. Beside it, trafilatura with its defaults, and like for
+like: `bare_extraction` with the options the pipeline gives it (`fast=True, include_comments=False`, the URL) and
+the metadata a record has (`with_metadata=True`), with and without `favor_precision`.
 Only the extraction call is timed, in one process, the extractors taking turns page by page so that load from
 other processes hits them all.
 
@@ -35,8 +36,8 @@ import trafilatura
 from bench.scoring import Match, match, score
 from trafilatura.settings import Document
 
-from crawler.items import Article, Page
-from crawler.pages import declared_encoding, decode_html
+from model.items import Article, Page
+from model.pages import declared_encoding, decode_html
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 from pipelines.extract.metadata import detect_language
 
@@ -185,14 +186,18 @@ def as_crawled(page: BenchPage) -> Page:
 
 
 def contenders() -> list[Extractor]:
-    """trafilatura with its defaults, then with the pipeline's options, then the pipeline (last)."""
+    """trafilatura with its defaults, then like the pipeline (its options, the URL, and metadata read too), then
+    the pipeline (last)."""
     options = ExtractionOptions()
 
     def plain(**kwargs: Any) -> Callable[[BenchPage], str]:
         return lambda page: trafilatura.extract(page.html, **kwargs) or ""
 
     def like_ours(page: BenchPage, **kwargs: Any) -> str:
-        return trafilatura.extract(page.html, url=page.url, fast=True, include_comments=False, **kwargs) or ""
+        doc = trafilatura.bare_extraction(
+            page.html, url=page.url, fast=True, include_comments=False, with_metadata=True, **kwargs
+        )
+        return (doc.text or "") if doc else ""
 
     return [
         Extractor("trafilatura", lambda page: page, plain()),
