@@ -21,6 +21,7 @@ from scrapy.exceptions import NotConfigured
 
 from model.items import Page
 from crawler.middlewares import Refused
+from model.settings import setting
 from model.stats import count
 
 if TYPE_CHECKING:
@@ -99,7 +100,7 @@ class ListingTraps:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        min_pages = crawler.settings.getint("CRAWL_TRAP_MIN_PAGES")
+        min_pages = setting(crawler.settings, "CRAWL_TRAP_MIN_PAGES")
         if min_pages <= 0:
             raise NotConfigured("CRAWL_TRAP_MIN_PAGES is 0")
         middleware = cls(crawler, min_pages)
@@ -159,7 +160,7 @@ class RequestBudget:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        middleware = cls(crawler, crawler.settings.getint("CRAWL_MAX_REQUESTS_PER_SITE"))
+        middleware = cls(crawler, setting(crawler.settings, "CRAWL_MAX_REQUESTS_PER_SITE"))
         crawler.signals.connect(middleware.spider_opened, signal=signals.spider_opened)
         return middleware
 

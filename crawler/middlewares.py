@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 from scrapy.exceptions import IgnoreRequest, NotConfigured
 
 from model import events
+from model.settings import setting
 from model.stats import count
 from model.urls import url_key
 
@@ -61,7 +62,7 @@ class PublicAddressesOnly:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("BLOCK_PRIVATE_ADDRESSES"):
+        if not setting(crawler.settings, "BLOCK_PRIVATE_ADDRESSES"):
             raise NotConfigured("BLOCK_PRIVATE_ADDRESSES is off")
         return cls(crawler.stats)
 
@@ -99,7 +100,7 @@ class SkipStored:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
-        if not crawler.settings.getbool("CRAWL_SKIP_STORED", True):
+        if not setting(crawler.settings, "CRAWL_SKIP_STORED"):
             raise NotConfigured("CRAWL_SKIP_STORED is off")
         middleware = cls(crawler)
         crawler.signals.connect(middleware.stored_lookup, signal=events.stored_lookup)

@@ -45,8 +45,9 @@ from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
 from model import crawl_name
-from model.redis import REDIS_DOWN, crawl_prefix, redis_link
 from model import events
+from model.redis import REDIS_DOWN, crawl_prefix, redis_link
+from model.settings import setting
 
 if TYPE_CHECKING:
     from collections.abc import AsyncIterator, Callable
@@ -343,7 +344,7 @@ class RedisScheduler(Scheduler):
         link = redis_link(crawler)
         if link is None:
             raise ValueError("RedisScheduler needs REDIS_URL")
-        scheduler = cls(crawler, link, crawler.settings.getfloat("REDIS_WORKER_TIMEOUT", 60.0))
+        scheduler = cls(crawler, link, setting(crawler.settings, "REDIS_WORKER_TIMEOUT"))
         crawler.signals.connect(scheduler.spider_idle, signal=signals.spider_idle)
         scheduler.in_flight = InFlight.of(crawler)
         scheduler.in_flight.release = scheduler._release

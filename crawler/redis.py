@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+from model.settings import setting
 
 if TYPE_CHECKING:
     from scrapy.settings import BaseSettings
@@ -16,7 +17,7 @@ class Distributed:
     """
 
     def update_settings(self, settings: BaseSettings) -> None:
-        if settings.get("REDIS_URL"):
+        if setting(settings, "REDIS_URL"):
             settings.set("SCHEDULER", "crawler.queues.RedisScheduler", "addon")
             # Outermost, so that they see a request's final fate: what the spider gave, or a failure for good.
             settings["SPIDER_MIDDLEWARES"]["crawler.queues.SettleScraped"] = 0

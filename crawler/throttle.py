@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 from scrapy.downloadermiddlewares.retry import RetryMiddleware, get_retry_request
 from scrapy.utils.asyncio import call_later
 
+from model.settings import setting
 from model.stats import count
 
 if TYPE_CHECKING:
@@ -110,9 +111,9 @@ class RateLimitRetry(RetryMiddleware):
 
     def __init__(self, settings: BaseSettings) -> None:
         super().__init__(settings)
-        self.throttle_codes = {int(code) for code in settings.getlist("THROTTLE_HTTP_CODES")}
-        self.throttle_retry_times = settings.getint("THROTTLE_RETRY_TIMES")
-        self.backoff = Backoff(settings.getfloat("THROTTLE_BACKOFF_BASE"), settings.getfloat("THROTTLE_MAX_DELAY"))
+        self.throttle_codes = {int(code) for code in setting(settings, "THROTTLE_HTTP_CODES")}
+        self.throttle_retry_times = setting(settings, "THROTTLE_RETRY_TIMES")
+        self.backoff = Backoff(setting(settings, "THROTTLE_BACKOFF_BASE"), setting(settings, "THROTTLE_MAX_DELAY"))
 
     def process_response(self, request: Request, response: Response) -> Request | Response:
         slot_key = request.meta.get("download_slot")

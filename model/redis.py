@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy_redis.connection import get_redis_from_settings
+from model.settings import setting
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -136,10 +137,10 @@ def redis_link(crawler: Crawler) -> RedisLink | None:
     the dupefilter and dedup connect the same way. The worker name says where a process runs, for the logs; the
     random part keeps two processes apart even when a pid is reused.
     """
-    if not crawler.settings.get("REDIS_URL"):
+    if not setting(crawler.settings, "REDIS_URL"):
         return None
     if crawler not in _links:
         worker = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
         client = get_redis_from_settings(crawler.settings)
-        _links[crawler] = RedisLink(client, worker, Outage(client, crawler.settings.getfloat("REDIS_OUTAGE_TIMEOUT")))
+        _links[crawler] = RedisLink(client, worker, Outage(client, setting(crawler.settings, "REDIS_OUTAGE_TIMEOUT")))
     return _links[crawler]

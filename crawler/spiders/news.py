@@ -23,11 +23,12 @@ from scrapy.spiders import SitemapSpider
 
 from model.items import Page
 from crawler.middlewares import Refused
-from model.stats import count
+from model.dates import iso_date
 from model.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
 from model.seeds import Seeds, SeedsError, SiteSeed, load_seeds
+from model.settings import setting
+from model.stats import count
 from model.urls import is_http_url, request_url
-from model.dates import iso_date
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -61,7 +62,7 @@ class NewsSpider(SitemapSpider):
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
-        path = spider.seeds_path or crawler.settings.get("NEWS_SEEDS")
+        path = spider.seeds_path or setting(crawler.settings, "NEWS_SEEDS")
         if not path:
             raise UsageError("no seeds file: run `scrapy crawl news -a seeds=PATH` or set NEWS_SEEDS")
         try:

@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeGuard
 from scrapy.exceptions import NotConfigured
 
 from model import crawl_name
-from model.items import Article
+from model import events, text
 from model.events import worker_finished, worker_lost
+from model.items import Article
 from model.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
 from model.stats import count
 from model.urls import url_key
-from model import events, text
 from pipelines.dedup import kernels
 from pipelines.dedup.core import (
     DedupConfig,
@@ -39,6 +39,7 @@ from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.runs import stored_runs
 from pipelines.store.spool import Spool
+from model.settings import setting
 from model.text import content_id, word_count
 
 if TYPE_CHECKING:
@@ -107,20 +108,20 @@ class DedupPipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.getbool("DEDUP_ENABLED"):
+        if not setting(settings, "DEDUP_ENABLED"):
             raise NotConfigured("DEDUP_ENABLED is off")
         config = DedupConfig(
-            shingle_size=settings.getint("DEDUP_SHINGLE_SIZE"),
-            num_perm=settings.getint("DEDUP_NUM_PERM"),
-            bands=settings.getint("DEDUP_BANDS"),
-            threshold=settings.getfloat("DEDUP_THRESHOLD"),
+            shingle_size=setting(settings, "DEDUP_SHINGLE_SIZE"),
+            num_perm=setting(settings, "DEDUP_NUM_PERM"),
+            bands=setting(settings, "DEDUP_BANDS"),
+            threshold=setting(settings, "DEDUP_THRESHOLD"),
         )
         link = redis_link(crawler)
         # With Redis the state is in Redis, but a dead worker's run is still read back from the store.
-        state_store = store_from_settings(settings) if settings.getbool("DEDUP_STATE") or link else None
+        state_store = store_from_settings(settings) if setting(settings, "DEDUP_STATE") or link else None
         pipeline = cls(
-            crawler, config, settings.getfloat("DEDUP_PARAGRAPH_SIMILARITY"), state_store,
-            settings.getint("DEDUP_URL_TTL_DAYS"), link,
+            crawler, config, setting(settings, "DEDUP_PARAGRAPH_SIMILARITY"), state_store,
+            setting(settings, "DEDUP_URL_TTL_DAYS"), link,
         )  # fmt: skip
         crawler.signals.connect(pipeline.records_settled, signal=events.records_settled)
         crawler.signals.connect(pipeline.run_stored, signal=events.run_stored)
@@ -200,7 +201,7 @@ class DedupPipeline:
 
     def _stored_runs(self, under: str, skip: Container[str] = ()) -> Iterator[tuple[str, list[dict[str, Any]]]]:
         assert self.state_store is not None
-        spool = Spool(self.crawler.settings.get("STORE_SPOOL_DIR"), self.state_store.uri)
+        spool = Spool(setting(self.crawler.settings, "STORE_SPOOL_DIR"), self.state_store.uri)
         return stored_runs(self.state_store, spool, under, skip)
 
     def _entry(self, record: dict[str, Any]) -> tuple[DocInfo, list[str], Any, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any, Self
 
 from model.items import Article, Page
+from model.settings import setting
 from model.stats import count
 from pipelines.drops import Drop
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
@@ -62,17 +63,17 @@ class ExtractPipeline:
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
         options = ExtractionOptions(
-            min_words=settings.getint("EXTRACT_MIN_WORDS"),
-            min_words_declared=settings.getint("EXTRACT_MIN_WORDS_DECLARED"),
-            favor_precision=settings.getbool("EXTRACT_FAVOR_PRECISION"),
-            max_words=settings.getint("EXTRACT_MAX_WORDS"),
+            min_words=setting(settings, "EXTRACT_MIN_WORDS"),
+            min_words_declared=setting(settings, "EXTRACT_MIN_WORDS_DECLARED"),
+            favor_precision=setting(settings, "EXTRACT_FAVOR_PRECISION"),
+            max_words=setting(settings, "EXTRACT_MAX_WORDS"),
         )
 
         def stop(reason: str) -> Awaitable[None]:
             assert crawler.engine is not None  # pages come from a running crawl
             return crawler.engine.close_spider_async(reason=reason)
 
-        workers, timeout = settings.getint("EXTRACT_WORKERS"), settings.getfloat("EXTRACT_TIMEOUT")
+        workers, timeout = setting(settings, "EXTRACT_WORKERS"), setting(settings, "EXTRACT_TIMEOUT")
         return cls(crawler.stats, options, workers, timeout, stop=stop)
 
     async def close_spider(self) -> None:

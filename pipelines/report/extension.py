@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy.exceptions import NotConfigured
 
 from model import events
+from model.settings import setting
 from pipelines.report.core import OK, UNHEALTHY, HealthRules, Limits, RunData, build_report, slim_record, verdict_lines
 from pipelines.report.html import render_html
 from pipelines.report.reader import earlier_yields, site_owner
@@ -34,15 +35,14 @@ logger = logging.getLogger(__name__)
 
 def report_options(settings: BaseSettings) -> tuple[HealthRules, Limits]:
     """Health thresholds and list sizes from the REPORT_* settings (shared by the crawl and `scrapy report`)."""
-    defaults, limits = HealthRules(), Limits()
     rules = HealthRules(
-        min_pages=settings.getint("REPORT_MIN_PAGES", defaults.min_pages),
-        max_failed_share=settings.getfloat("REPORT_MAX_FAILED_SHARE", defaults.max_failed_share),
-        max_missing_share=settings.getfloat("REPORT_MAX_MISSING_SHARE", defaults.max_missing_share),
-        max_yield_drop=settings.getfloat("REPORT_MAX_YIELD_DROP", defaults.max_yield_drop),
+        min_pages=setting(settings, "REPORT_MIN_PAGES"),
+        max_failed_share=setting(settings, "REPORT_MAX_FAILED_SHARE"),
+        max_missing_share=setting(settings, "REPORT_MAX_MISSING_SHARE"),
+        max_yield_drop=setting(settings, "REPORT_MAX_YIELD_DROP"),
     )
-    history_runs = settings.getint("REPORT_HISTORY_RUNS", limits.history_runs)
-    return rules, Limits(max_listed=settings.getint("REPORT_MAX_LISTED", limits.max_listed), history_runs=history_runs)
+    history_runs = setting(settings, "REPORT_HISTORY_RUNS")
+    return rules, Limits(max_listed=setting(settings, "REPORT_MAX_LISTED"), history_runs=history_runs)
 
 
 class CrawlReport:
@@ -64,9 +64,9 @@ class CrawlReport:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> Self:
         settings = crawler.settings
-        if not settings.getbool("REPORT_ENABLED", True):
+        if not setting(settings, "REPORT_ENABLED"):
             raise NotConfigured("REPORT_ENABLED is off")
-        extension = cls(crawler, *report_options(settings), settings.getbool("REPORT_FAIL_ON_UNHEALTHY"))
+        extension = cls(crawler, *report_options(settings), setting(settings, "REPORT_FAIL_ON_UNHEALTHY"))
         crawler.signals.connect(extension.records_settled, signal=events.records_settled)
         crawler.signals.connect(extension.run_stored, signal=events.run_stored)
         return extension

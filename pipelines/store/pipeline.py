@@ -15,9 +15,10 @@ from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
 from model import crawl_name
-from model.items import Article
-from model.stats import count
 from model import events
+from model.items import Article
+from model.settings import setting
+from model.stats import count
 from pipelines.store.layout import RunLayout
 from pipelines.store.objects import ObjectStore, S3Options, StorageError, content_type, open_store
 from pipelines.store.parts import duplicates_part_name, encode_part, part_name
@@ -35,15 +36,15 @@ logger = logging.getLogger(__name__)
 def store_from_settings(settings: BaseSettings) -> ObjectStore:
     """The ObjectStore that OUTPUT_URI names, with the S3_* and AWS_* settings applied."""
     s3 = S3Options(
-        endpoint_url=settings.get("S3_ENDPOINT_URL") or None,
-        addressing_style=settings.get("S3_ADDRESSING_STYLE", "auto"),
-        checksum=settings.get("S3_CHECKSUM", "when_required"),
+        endpoint_url=setting(settings, "S3_ENDPOINT_URL") or None,
+        addressing_style=setting(settings, "S3_ADDRESSING_STYLE"),
+        checksum=setting(settings, "S3_CHECKSUM"),
         access_key_id=settings.get("AWS_ACCESS_KEY_ID"),
         secret_access_key=settings.get("AWS_SECRET_ACCESS_KEY"),
         session_token=settings.get("AWS_SESSION_TOKEN"),
         region_name=settings.get("AWS_REGION_NAME"),
     )
-    return open_store(settings.get("OUTPUT_URI"), s3)
+    return open_store(setting(settings, "OUTPUT_URI"), s3)
 
 
 class StorePipeline:
@@ -70,9 +71,9 @@ class StorePipeline:
         self.stats: StatsCollector = crawler.stats
         self.store = store
         self.spool = spool
-        self.max_records = settings.getint("STORE_PART_MAX_RECORDS")
-        self.max_bytes = settings.getint("STORE_PART_MAX_BYTES")
-        self.recover_after = dt.timedelta(seconds=settings.getfloat("STORE_RECOVER_AFTER"))
+        self.max_records = setting(settings, "STORE_PART_MAX_RECORDS")
+        self.max_bytes = setting(settings, "STORE_PART_MAX_BYTES")
+        self.recover_after = dt.timedelta(seconds=setting(settings, "STORE_RECOVER_AFTER"))
         self.pending: list[Article] = []
         self.pending_bytes = 0
         self.links: list[dict[str, Any]] = []  # duplicates-log entries not written yet
@@ -93,7 +94,7 @@ class StorePipeline:
             store = store_from_settings(settings)
         except StorageError as exc:
             raise CloseSpider(str(exc)) from exc
-        pipeline = cls(crawler, store, Spool(settings.get("STORE_SPOOL_DIR"), store.uri))
+        pipeline = cls(crawler, store, Spool(setting(settings, "STORE_SPOOL_DIR"), store.uri))
         crawler.signals.connect(pipeline.withdraw, signal=events.record_withdrawn)
         crawler.signals.connect(pipeline.add_link, signal=events.duplicate_found)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from scrapy.commands import crawl
 
+from model.settings import setting
 from pipelines.report.core import exit_code, source_metrics
 
 if TYPE_CHECKING:
@@ -68,5 +69,5 @@ class Command(crawl.Command):
         if self.exitcode:
             return
         assert self._crawler is not None  # the crawl ran: its stats say how it went
-        fail_on_unhealthy = self._crawler.settings.getbool("REPORT_FAIL_ON_UNHEALTHY")
+        fail_on_unhealthy = setting(self._crawler.settings, "REPORT_FAIL_ON_UNHEALTHY")
         self.exitcode = crawl_exit_code(self._crawler.stats.get_stats(), fail_on_unhealthy)

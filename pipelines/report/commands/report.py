@@ -16,6 +16,7 @@ from pipelines.report.html import render_html
 from pipelines.report.reader import find_runs, load_run, seeds_of, site_owner
 from pipelines.store.objects import StorageError
 from pipelines.store.pipeline import store_from_settings
+from model.settings import setting
 
 if TYPE_CHECKING:
     import argparse
@@ -82,4 +83,4 @@ class Command(ScrapyCommand):
         print("\n".join(verdict_lines(report)))
         span = f"{refs[0].date}" if len(refs) == 1 else f"{refs[0].date} to {refs[-1].date}"
         print(f"Report of {len(runs)} run{'s' if len(runs) > 1 else ''} ({span}): {out}")
-        self.exitcode = exit_code(report["verdict"], settings.getbool("REPORT_FAIL_ON_UNHEALTHY"))
+        self.exitcode = exit_code(report["verdict"], setting(settings, "REPORT_FAIL_ON_UNHEALTHY"))
