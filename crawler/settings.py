@@ -48,6 +48,7 @@ LOG_LEVEL = os.environ.get("NEWSDEDUP_LOG_LEVEL", "INFO")
 
 # -- stages: spider -> extract -> select -> dedup -> store -----------------------------------------
 ITEM_PIPELINES = {
+    "pipelines.select.TopicPrefilter": 200,  # pages without the seeds' keywords are not extracted
     "pipelines.extract.ExtractPipeline": 300,
     "pipelines.select.SelectPipeline": 400,
     "pipelines.dedup.DedupPipeline": 500,

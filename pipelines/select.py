@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import html
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
-from model.items import Article
+from model.items import Article, Page
 from model.stats import count
 from pipelines.drops import Drop
 
@@ -33,6 +34,21 @@ class ArticleFilter:
     def __post_init__(self) -> None:
         pattern = "|".join(re.escape(kw.strip()) for kw in self.keywords)
         object.__setattr__(self, "_keyword_re", re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.I) if pattern else None)
+        # The same keywords with any whitespace between their words, for the page's raw markup.
+        loose = "|".join(r"\s+".join(map(re.escape, kw.split())) for kw in self.keywords if kw.strip())
+        object.__setattr__(self, "_loose_re", re.compile(rf"(?<!\w)(?:{loose})(?!\w)", re.I) if loose else None)
+
+    def may_be_on_topic(self, page_html: str) -> bool:
+        """False only when no article extracted from `page_html` can contain a keyword, so extraction can be
+        skipped: a record's title and text are made of the page's text nodes and attribute values (og:title,
+        JSON-LD headline), with entities decoded and whitespace collapsed. So the markup is searched as it is, with
+        its tags removed (a keyword split by inline tags) and with tags as spaces (a keyword beside a block's end),
+        entities and JSON's \\u escapes decoded, a keyword's words matching across any whitespace."""
+        loose_re: re.Pattern[str] | None = self._loose_re  # type: ignore[attr-defined]
+        if loose_re is None:
+            return True
+        readings = (page_html, _TAG.sub("", page_html), _TAG.sub(" ", page_html))
+        return any(loose_re.search(_JSON_ESCAPE.sub(_unescaped, html.unescape(reading))) for reading in readings)
 
     def reject_reason(self, article: Article) -> str | None:
         keyword_re: re.Pattern[str] | None = self._keyword_re  # type: ignore[attr-defined]
@@ -43,6 +59,43 @@ class ArticleFilter:
         if self.since and article.published and dt.date.fromisoformat(article.published[:10]) < self.since:
             return "too_old"
         return None
+
+
+_TAG = re.compile(r"<[^>]*>")
+_JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+
+
+def _unescaped(match: re.Match[str]) -> str:
+    return chr(int(match[1], 16))
+
+
+class TopicPrefilter:
+    """Drops, before extraction, a page that cannot give an article with the seeds' `keywords`
+    (`ArticleFilter.may_be_on_topic`): on a crawl with keywords most fetched pages are off topic, and extraction
+    is the crawl's costly step. Stats: select/off_topic_prefiltered."""
+
+    def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
+        self.crawler = crawler
+        self.stats = stats
+        self.filter = ArticleFilter()
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Self:
+        return cls(crawler, crawler.stats)
+
+    def open_spider(self) -> None:
+        self.filter = _seeds_filter(self.crawler)
+
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, Page) and not self.filter.may_be_on_topic(item.html):
+            count(self.stats, "select/off_topic_prefiltered", item.site)
+            raise Drop("select/off_topic_prefiltered", item.url)
+        return item
+
+
+def _seeds_filter(crawler: Crawler) -> ArticleFilter:
+    seeds = getattr(crawler.spider, "seeds", None)
+    return ArticleFilter(seeds.keywords, seeds.since, seeds.languages) if seeds is not None else ArticleFilter()
 
 
 class SelectPipeline:
@@ -59,9 +112,7 @@ class SelectPipeline:
         return cls(crawler, crawler.stats)
 
     def open_spider(self) -> None:
-        seeds = getattr(self.crawler.spider, "seeds", None)
-        if seeds is not None:
-            self.filter = ArticleFilter(seeds.keywords, seeds.since, seeds.languages)
+        self.filter = _seeds_filter(self.crawler)
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article) and (reason := self.filter.reject_reason(item)):

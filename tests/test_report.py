@@ -125,6 +125,19 @@ def test_broken_sources_are_unhealthy_with_the_reason_and_listed_first() -> None
     assert exit_code(report["verdict"], fail_on_unhealthy=False) == 0
 
 
+def test_pages_skipped_as_off_topic_before_extraction_are_not_a_broken_extraction() -> None:
+    """A source whose pages all lack the seeds' keywords gave pages, none on topic: a note, not "extraction broke";
+    one whose pages with keywords all fail extraction is still unhealthy."""
+    off_topic = stats_for("offtopic", crawl__pages__start=1, crawl__pages__link=19, crawl__feeds=1,
+                          select__off_topic_prefiltered=20)  # fmt: skip
+    broken = stats_for("broken", crawl__pages__start=1, crawl__pages__link=19, crawl__feeds=1,
+                       select__off_topic_prefiltered=10, extract__not_article=10)  # fmt: skip
+    sources = by_site(build_report([run_data([], {**off_topic, **broken}, sites=("offtopic", "broken"))]))
+    assert sources["offtopic"]["verdict"] != "unhealthy" and sources["offtopic"]["drops"]["off_topic"] == 20
+    assert sources["broken"]["verdict"] == "unhealthy"
+    assert "0 articles from 10 pages" in sources["broken"]["reasons"][0]["text"]
+
+
 def test_thresholds_come_from_the_rules() -> None:
     stats = stats_for("small", crawl__pages__link=3)
     assert build_report([run_data([], stats)])["sources"][0]["verdict"] == "warning", "too few pages to call it broken"

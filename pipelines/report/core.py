@@ -56,7 +56,7 @@ _SEVERITY = {OK: 0, NOTE: 0, WARNING: 1, UNHEALTHY: 2}
 
 # Why an article was not stored, as a reader names it, and the stage counters that add up to it.
 DROPS: dict[str, tuple[str, ...]] = {
-    "off_topic": ("select/off_topic",),
+    "off_topic": ("select/off_topic", "select/off_topic_prefiltered"),
     "too_old": ("select/too_old",),
     "non_article": ("extract/empty", "extract/too_short", "extract/too_long", "extract/not_article", "extract/link_list"),
     "walled": ("extract/blocked/consent", "extract/blocked/paywall", "extract/soft_404"),
@@ -177,6 +177,7 @@ def source_metrics(counters: Mapping[str, int], records: Sequence[Mapping[str, A
         "failed_requests": sum(failed.values()),
         "failed_by_reason": failed,
         "articles_extracted": counters.get("extract/ok", 0),
+        "prefiltered": counters.get("select/off_topic_prefiltered", 0),
         "extraction_failures": sum(extraction_failures.values()),
         "extraction_failures_by_reason": extraction_failures,
         "stored": stored,
@@ -265,12 +266,13 @@ def judge_source(metrics: Mapping[str, Any], rules: HealthRules, earlier: Sequen
     elif failed:
         level = _graded(failed / (fetched + failed), rules.max_failed_share)
         reasons.append(_reason(level, f"{failed} of {plural(fetched + failed, 'request')} failed ({failures})"))
-    if fetched and not extracted and not walled:
-        if pages >= rules.min_pages:
-            reasons.append(_reason(UNHEALTHY, f"0 articles from {plural(pages, 'page')}: extraction or article "
+    attempted = pages - metrics["prefiltered"]  # pages without the seeds' keywords are not extracted
+    if fetched and not extracted and not walled and (attempted or not pages):
+        if attempted >= rules.min_pages:
+            reasons.append(_reason(UNHEALTHY, f"0 articles from {plural(attempted, 'page')}: extraction or article "
                                               "detection broke"))  # fmt: skip
         else:
-            reasons.append(_reason(WARNING, f"0 articles from {plural(pages, 'page')}: too few pages found, "
+            reasons.append(_reason(WARNING, f"0 articles from {plural(attempted, 'page')}: too few pages found, "
                                             "check its start pages, feeds and sitemaps"))  # fmt: skip
     if metrics["extraction_failures"]:
         attempts = extracted + metrics["drops"]["non_article"] + metrics["extraction_failures"]
@@ -339,9 +341,9 @@ def _wall_reasons(metrics: Mapping[str, Any], rules: HealthRules) -> list[dict[s
 
 
 def source_yield(metrics: Mapping[str, Any]) -> int:
-    """Articles a source gave in a run: extracted, or not fetched because an earlier run stored them (so a
-    scheduled run that finds nothing new still counts what the source lists)."""
-    return int(metrics["articles_extracted"] + metrics["already_stored"])
+    """Articles a source gave in a run: extracted, skipped before extraction as off topic, or not fetched because an
+    earlier run stored them (so a scheduled run that finds nothing new still counts what the source lists)."""
+    return int(metrics["articles_extracted"] + metrics["prefiltered"] + metrics["already_stored"])
 
 
 def source_yields(stats: Mapping[str, Any]) -> dict[str, int]:
