@@ -38,8 +38,10 @@ from trafilatura.settings import Document
 
 from model.items import Article, Page
 from model.pages import declared_encoding, decode_html
+from model.seeds import load_seeds
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 from pipelines.extract.metadata import detect_language
+from pipelines.select import ArticleFilter
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"
@@ -268,6 +270,20 @@ def _print_worst(name: str, matches: dict[str, Match], pages: Sequence[BenchPage
         print(f"  {f1[page.id]:.3f} {m.precision:.3f} {m.recall:.3f} {page.id[:12]} {page.url}")
 
 
+def prefilter_report(pages: Sequence[BenchPage], ours: Extractor) -> None:
+    """TopicPrefilter with the demo seeds' keywords (seeds/openai.yaml): its cost per page beside extraction's, and
+    the pages it skips, which are pages whose records selection would have dropped (checked here too)."""
+    keywords = load_seeds(ROOT / "seeds" / "openai.yaml").keywords
+    rule = ArticleFilter(keywords)
+    start = time.perf_counter()
+    kept = {p.id for p in pages if rule.may_be_on_topic(p.html)}
+    seconds = time.perf_counter() - start
+    on_topic = {p.id for p in pages if ours.texts[p.id] and rule._keyword_re.search(ours.texts[p.id])}  # type: ignore[attr-defined]
+    print(f"prefilter ({', '.join(keywords)}): {1000 * seconds / len(pages):.2f} ms/page against "
+          f"{1000 * sum(ours.seconds.values()) / len(pages):.1f} ms/page of extraction; skips {len(pages) - len(kept)} "
+          f"of {len(pages)} pages; of the {len(on_topic)} whose text has a keyword, {len(on_topic - kept)} skipped")
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ScrapingHub folder (html/, ground-truth.json)")
@@ -284,6 +300,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         run(extractors, pages)
         print(f"\n{len(pages)} pages from {data}")
         report(extractors, subsets(pages), args.worst)
+        prefilter_report(pages, extractors[-1])
     if args.fundus.is_dir():
         metadata = load_metadata_pages(args.fundus, load_pages(args.fundus))
         print(f"\nmetadata of {len(metadata)} pages from {args.fundus}")

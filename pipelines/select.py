@@ -34,21 +34,23 @@ class ArticleFilter:
     def __post_init__(self) -> None:
         pattern = "|".join(re.escape(kw.strip()) for kw in self.keywords)
         object.__setattr__(self, "_keyword_re", re.compile(rf"(?<!\w)(?:{pattern})(?!\w)", re.I) if pattern else None)
-        # The same keywords with any whitespace between their words, for the page's raw markup.
-        loose = "|".join(r"\s+".join(map(re.escape, kw.split())) for kw in self.keywords if kw.strip())
-        object.__setattr__(self, "_loose_re", re.compile(rf"(?<!\w)(?:{loose})(?!\w)", re.I) if loose else None)
+        # The same keywords, lower-cased, with any whitespace between their words, for the page's raw markup; the
+        # longest first, so that a hit that is not a whole word is not the shorter keyword inside a longer one.
+        words = sorted((kw.lower().split() for kw in self.keywords if kw.strip()), key=lambda kw: -len(" ".join(kw)))
+        loose = "|".join(r"\s+".join(map(re.escape, kw)) for kw in words)
+        object.__setattr__(self, "_loose_re", re.compile(loose) if loose else None)
 
     def may_be_on_topic(self, page_html: str) -> bool:
         """False only when no article extracted from `page_html` can contain a keyword, so extraction can be
         skipped: a record's title and text are made of the page's text nodes and attribute values (og:title,
-        JSON-LD headline), with entities decoded and whitespace collapsed. So the markup is searched as it is, with
-        its tags removed (a keyword split by inline tags) and with tags as spaces (a keyword beside a block's end),
-        entities and JSON's \\u escapes decoded, a keyword's words matching across any whitespace."""
+        JSON-LD headline). So the markup, its entities and JSON \\u escapes decoded and lower-cased, is searched
+        as it is, with its tags removed (a keyword split by inline tags) and with tags as spaces (a keyword beside
+        a block's end), a keyword's words matching across any whitespace."""
         loose_re: re.Pattern[str] | None = self._loose_re  # type: ignore[attr-defined]
         if loose_re is None:
             return True
-        readings = (page_html, _TAG.sub("", page_html), _TAG.sub(" ", page_html))
-        return any(loose_re.search(_JSON_ESCAPE.sub(_unescaped, html.unescape(reading))) for reading in readings)
+        markup = _JSON_ESCAPE.sub(_unescaped, html.unescape(page_html)).lower()
+        return any(_whole_word_match(loose_re, text) for text in (markup, _TAG.sub("", markup), _TAG.sub(" ", markup)))
 
     def reject_reason(self, article: Article) -> str | None:
         keyword_re: re.Pattern[str] | None = self._keyword_re  # type: ignore[attr-defined]
@@ -63,16 +65,25 @@ class ArticleFilter:
 
 _TAG = re.compile(r"<[^>]*>")
 _JSON_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
+_WORD_CHAR = re.compile(r"\w")
 
 
 def _unescaped(match: re.Match[str]) -> str:
     return chr(int(match[1], 16))
 
 
-class TopicPrefilter:
-    """Drops, before extraction, a page that cannot give an article with the seeds' `keywords`
-    (`ArticleFilter.may_be_on_topic`): on a crawl with keywords most fetched pages are off topic, and extraction
-    is the crawl's costly step. Stats: select/off_topic_prefiltered."""
+def _whole_word_match(pattern: re.Pattern[str], text: str) -> bool:
+    """Whether `pattern` matches in `text` between non-word characters, as `(?<!\\w)…(?!\\w)` would: a plain
+    search with the edges checked at each hit is several times faster on a whole page."""
+    for match in pattern.finditer(text):
+        start, end = match.span()
+        if not (start and _WORD_CHAR.match(text, start - 1)) and not _WORD_CHAR.match(text, end):
+            return True
+    return False
+
+
+class _SeedsStage:
+    """A stage that applies the spider's seeds (`keywords`, `languages`, `since`), read when the spider opens."""
 
     def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
         self.crawler = crawler
@@ -84,7 +95,15 @@ class TopicPrefilter:
         return cls(crawler, crawler.stats)
 
     def open_spider(self) -> None:
-        self.filter = _seeds_filter(self.crawler)
+        seeds = getattr(self.crawler.spider, "seeds", None)
+        if seeds is not None:
+            self.filter = ArticleFilter(seeds.keywords, seeds.since, seeds.languages)
+
+
+class TopicPrefilter(_SeedsStage):
+    """Drops, before extraction, a page that cannot give an article with the seeds' `keywords`
+    (`ArticleFilter.may_be_on_topic`): on a crawl with keywords most fetched pages are off topic, and extraction
+    is the crawl's costly step. Stats: select/off_topic_prefiltered."""
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Page) and not self.filter.may_be_on_topic(item.html):
@@ -93,26 +112,8 @@ class TopicPrefilter:
         return item
 
 
-def _seeds_filter(crawler: Crawler) -> ArticleFilter:
-    seeds = getattr(crawler.spider, "seeds", None)
-    return ArticleFilter(seeds.keywords, seeds.since, seeds.languages) if seeds is not None else ArticleFilter()
-
-
-class SelectPipeline:
-    """Applies the spider's seeds (`keywords`, `languages`, `since`) to every article.
-    Stats: select/off_topic, select/wrong_language, select/too_old."""
-
-    def __init__(self, crawler: Crawler, stats: StatsCollector) -> None:
-        self.crawler = crawler
-        self.stats = stats
-        self.filter = ArticleFilter()
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Self:
-        return cls(crawler, crawler.stats)
-
-    def open_spider(self) -> None:
-        self.filter = _seeds_filter(self.crawler)
+class SelectPipeline(_SeedsStage):
+    """Applies the seeds to every article. Stats: select/off_topic, select/wrong_language, select/too_old."""
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, Article) and (reason := self.filter.reject_reason(item)):

@@ -35,6 +35,11 @@ def test_a_keyword_anywhere_in_the_page_keeps_it(html: str) -> None:
     assert ArticleFilter(["OpenAI", "Sam Altman"]).may_be_on_topic(html)
 
 
+def test_a_keyword_inside_a_longer_one_does_not_hide_it() -> None:
+    assert ArticleFilter(["Open", "OpenAI"]).may_be_on_topic("<p>OpenAI répond</p>")
+    assert not ArticleFilter(["Open"]).may_be_on_topic("<p>OpenAI répond</p>")
+
+
 def test_a_page_without_any_keyword_is_skipped_and_no_keywords_skip_nothing() -> None:
     html = "<html><head><title>Météo</title></head><body><p>Du soleil sur Paris, Opening AI days.</p></body></html>"
     assert not ArticleFilter(["OpenAI", "Sam Altman"]).may_be_on_topic(html)

@@ -337,8 +337,12 @@ class DedupPipeline:
         return self._decided(item, page, match)
 
     async def _process_shared(self, item: Article, page: Page, doc: DocInfo, signature: Any) -> Any:
-        """process_item with the index in Redis: each call waits out a Redis outage and is made again. The kept
-        record is withdrawn only once Redis has recorded the swap, so an outage drops the new copy, never both."""
+        """process_item with the index in Redis: each call waits out a Redis outage and is made again.
+
+        A swap withdraws the kept record before Redis is told, since while a call is awaited the store may take
+        that record for writing. If Redis is then given up, neither copy lands in this run: the new one's request
+        stays in flight, so the next run fetches it again and keeps it.
+        """
         assert self.redis is not None and isinstance(self.index, RedisNearDupIndex)
         outage = self.redis.outage
         keys = list(page.keys)
@@ -349,8 +353,13 @@ class DedupPipeline:
                     match = None  # this worker's own add, made again after Redis dropped the connection's answer
             match = self._related(page, match)
             if self._replaces(match, doc):
-                await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, page.shingles, signature)
-                return self._superseded(item, page, match)
+                self._superseded(item, page, match)
+                try:
+                    await outage.call(self.index.supersede_and_add, match.kept.id, doc, keys, page.shingles, signature)
+                except RedisOutage:
+                    del self.unwritten[item.id]  # dropped below: later copies must not be linked to it
+                    raise
+                return item
         except RedisOutage as exc:  # the worker stops; its page stays in its in-flight set for the next run
             count(self.stats, "dedup/redis_unavailable", item.site)
             raise Drop("dedup/redis_unavailable", f"{item.url} not deduplicated: {exc}") from None
