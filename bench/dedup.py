@@ -38,15 +38,10 @@ import crawler.settings as project_settings
 from model.items import Article
 from model.urls import url_key
 from pipelines.dedup import DedupPipeline
-from pipelines.dedup.core import (
-    CompactMinHashLSH,
-    DedupConfig,
-    DocInfo,
-    NearDupIndex,
-    collapse_repeats,
-    exact_jaccard,
-    shingle_hashes,
-)
+from pipelines.dedup.index import DedupConfig, DocInfo, NearDupIndex
+from pipelines.dedup.lsh import CompactMinHashLSH
+from pipelines.dedup.repeats import collapse_repeats
+from pipelines.dedup.shingles import exact_jaccard, shingle_hashes
 from pipelines.drops import Drop
 from model.text import content_id, words
 

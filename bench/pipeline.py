@@ -52,7 +52,7 @@ from bench.site import BenchSite, serve
 from bench.stages import process_cpu
 from model.items import Article
 from pipelines.dedup import DedupPipeline
-from pipelines.dedup.core import NearDupIndex
+from pipelines.dedup.index import NearDupIndex
 from pipelines.drops import Drop
 from model.text import content_id
 

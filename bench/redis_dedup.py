@@ -22,7 +22,8 @@ from collections.abc import Callable, Sequence
 from datasketch import LeanMinHash, MinHashLSH
 
 from model.urls import url_key
-from pipelines.dedup.core import DedupConfig, DocInfo, Match, NearDupIndex, shingle_hashes
+from pipelines.dedup.index import DedupConfig, DocInfo, Match, NearDupIndex
+from pipelines.dedup.shingles import shingle_hashes
 from pipelines.dedup.redis_index import Entry, RedisNearDupIndex
 from model.text import content_id
 from tests.support import newsfarm

@@ -17,22 +17,21 @@ import numpy as np
 import pytest
 from datasketch import LeanMinHash, MinHash, MinHashLSH
 
-from pipelines.dedup import core
-from pipelines.dedup.core import (
+from pipelines.dedup import lsh as lsh_module, repeats, shingles as shingling
+from pipelines.dedup.index import (
     STATE_FORMAT,
-    CompactMinHashLSH,
     DedupConfig,
     DocInfo,
     NearDupIndex,
     Page,
     StateFormatError,
-    collapse_repeats,
-    exact_jaccard,
     preference_key,
     preferred,
     relation,
-    shingle_hashes,
 )
+from pipelines.dedup.lsh import CompactMinHashLSH
+from pipelines.dedup.repeats import collapse_repeats
+from pipelines.dedup.shingles import exact_jaccard, shingle_hashes
 from model.text import content_id as text_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,11 +144,11 @@ def test_candidate_pairs_hold_every_pair_difflib_accepts() -> None:
                 del tokens[rng.randrange(len(tokens))]
             page.insert(rng.randrange(len(page) + 1), " ".join(tokens))
         for similarity in (0.6, 0.8, 0.9):
-            pairs = core._candidate_pairs(page, similarity, 6)
-            parsed = [core._Paragraph(words(p)) for p in page]
+            pairs = repeats._candidate_pairs(page, similarity, 6)
+            parsed = [repeats._Paragraph(words(p)) for p in page]
             for earlier, later in itertools.combinations(range(len(page)), 2):
                 a, b = parsed[earlier], parsed[later]
-                if min(len(a.words), len(b.words)) >= 6 and core._similar(a, b, similarity):
+                if min(len(a.words), len(b.words)) >= 6 and repeats._similar(a, b, similarity):
                     assert earlier in pairs.get(later, []), (similarity, page[earlier], page[later])
 
 
@@ -189,7 +188,7 @@ def reference_fmix64(value: int) -> int:
 def reference_word_hashes(text: str) -> tuple[list[int], list[int]]:
     """The definition, in plain Python: each word's fmix64(Σ code point·base^-k mod 2^64), and for each newline
     the number of words before it."""
-    inverse = pow(int(core._CHAR_BASE), -1, MOD64)
+    inverse = pow(int(shingling.CHAR_BASE), -1, MOD64)
     hashes = [reference_fmix64(sum(ord(c) * pow(inverse, k, MOD64) for k, c in enumerate(w)) % MOD64) for w in words(text)]
     words_per_line = [len(words(line)) for line in text.split("\n")]  # a newline always ends a word
     return hashes, list(itertools.accumulate(words_per_line))[:-1]
@@ -197,7 +196,7 @@ def reference_word_hashes(text: str) -> tuple[list[int], list[int]]:
 
 def test_word_hashes_are_the_hashes_of_pipelines_text_words(sample_texts: list[str]) -> None:
     for text in [*sample_texts, TRICKY, "", "   ", "...", "one", "_", "\n\nlast", "first\n"]:
-        found, line_breaks = core._analysis(text)
+        found, line_breaks = shingling.analysis(text)
         assert (found.tolist(), line_breaks.tolist()) == reference_word_hashes(text)
 
 
@@ -207,7 +206,7 @@ def test_word_characters_match_the_regex_on_random_code_points_of_every_plane() 
     rng.shuffle(points)
     separators = [" ", "", "", ",", "\n"]
     text = "".join(chr(p) + rng.choice(separators) for p in points)
-    assert core._analysis(text)[0].tolist() == reference_word_hashes(text)[0]
+    assert shingling.analysis(text)[0].tolist() == reference_word_hashes(text)[0]
 
 
 def test_kernels_compile_in_memory_where_nothing_can_be_cached() -> None:
@@ -215,7 +214,7 @@ def test_kernels_compile_in_memory_where_nothing_can_be_cached() -> None:
     locator that never applies), and the kernels still compile and give the same hashes."""
     env = {**os.environ, "NUMBA_CACHE_LOCATOR_CLASSES": "IPythonCacheLocator"}
     text = "The quick brown fox jumps over the lazy dog"
-    code = f"from pipelines.dedup.core import shingle_hashes; print(shingle_hashes({text!r}).tolist())"
+    code = f"from pipelines.dedup.shingles import shingle_hashes; print(shingle_hashes({text!r}).tolist())"
     done = subprocess.run([sys.executable, "-c", code], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == shingle_hashes(text).tolist()
@@ -566,7 +565,7 @@ def test_bucket_keys_are_datasketchs_band_hashes_mixed_with_the_band_computed_at
 
 
 def test_buffered_and_merged_entries_are_found_and_removed(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(core, "_MIN_PENDING", 8)
+    monkeypatch.setattr(lsh_module, "_MIN_PENDING", 8)
     lsh = CompactMinHashLSH(16, 4, 4)
     signatures = related_signatures(40, seed=7)
     for number, signature in enumerate(signatures):

@@ -22,7 +22,8 @@ from scrapy.settings import Settings
 
 from crawler.redis import Distributed
 from model.urls import url_key
-from pipelines.dedup.core import DedupConfig, DocInfo, NearDupIndex, shingle_hashes
+from pipelines.dedup.index import DedupConfig, DocInfo, NearDupIndex
+from pipelines.dedup.shingles import shingle_hashes
 from pipelines.dedup.redis_index import RedisNearDupIndex, config_name
 from model.text import content_id
 from tests.support import newsfarm

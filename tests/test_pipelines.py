@@ -18,7 +18,7 @@ from scrapy.utils.test import get_crawler
 import crawler.settings as project_settings
 from model.items import Article
 from pipelines.dedup import DedupPipeline
-from pipelines.dedup.core import exact_jaccard, shingle_hashes
+from pipelines.dedup.shingles import exact_jaccard, shingle_hashes
 from pipelines.drops import Drop
 from pipelines.store import StorePipeline
 from model.text import content_id

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 
 from model.urls import url_key
-from pipelines.dedup.core import DedupConfig, DocInfo, NearDupIndex, preferred, shingle_hashes
+from pipelines.dedup.index import DedupConfig, DocInfo, NearDupIndex, preferred
+from pipelines.dedup.shingles import shingle_hashes
 from pipelines.dedup.redis_index import RedisNearDupIndex
 from model.text import content_id
 from tests.support import newsfarm

@@ -22,19 +22,19 @@ from model.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
 from model.stats import count
 from model.urls import url_key
 from pipelines.dedup import kernels
-from pipelines.dedup.core import (
+from pipelines.dedup.index import (
     DedupConfig,
     DocInfo,
     Match,
     NearDupIndex,
     Page,
     StateFormatError,
-    collapse_repeats,
     preferred,
     relation,
-    shingle_hashes,
 )
 from pipelines.dedup.redis_index import RedisNearDupIndex
+from pipelines.dedup.repeats import collapse_repeats
+from pipelines.dedup.shingles import shingle_hashes
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.runs import stored_runs

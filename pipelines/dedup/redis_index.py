@@ -1,6 +1,6 @@
 """The dedup index in Redis, shared by every worker of a distributed crawl.
 
-The same interface and answers as `pipelines.dedup.core.NearDupIndex` (URL keys, content ids, MinHash LSH
+The same interface and answers as `pipelines.dedup.index.NearDupIndex` (URL keys, content ids, MinHash LSH
 bands, every candidate confirmed by the exact Jaccard of the shingle sets), with the state in Redis and each
 check-and-insert ONE Lua script: two workers holding near-duplicate copies at the same moment never both keep
 theirs. (datasketch's Redis storage answers a query and takes an insert separately, so both copies get through
@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import xxhash
 
-from pipelines.dedup.core import DedupConfig, DocInfo, Match, NearDupIndex
+from pipelines.dedup.index import DedupConfig, DocInfo, Match, NearDupIndex
 
 if TYPE_CHECKING:
     import redis
