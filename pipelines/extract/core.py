@@ -25,12 +25,12 @@ from trafilatura.xpaths import BODY_XPATH
 
 from model.items import Article, Page
 from model.pages import declared_page_type, jsonld_objects
+from model.text import content_id, word_count
 from model.urls import is_http_url, request_url
 from model.walls import consent_markup, consent_wall, is_link_list, is_paywalled, soft_404
 from pipelines.extract.cleanup import clean_paragraphs
-from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 from pipelines.extract.dates import page_dates
-from model.text import content_id, word_count
+from pipelines.extract.metadata import byline, choose_title, detect_language, title_sources
 
 __all__ = ["ExtractionOptions", "NotAnArticle", "extract_article"]
 
@@ -200,13 +200,13 @@ def _extract_text(tree: HtmlElement, url: str, options: ExtractionOptions) -> st
     replaces it. Only short results pay for the retries.
     """
     text = _trafilatura_text(tree, url, favor_precision=options.favor_precision)
+    found = word_count(text)
     for under, retry in _RECOVERIES:
-        found = word_count(text)
         if found >= under * options.min_words:
             break
         recovered = _trafilatura_text(tree, url, **retry)
-        if word_count(recovered) >= 2 * max(found, 1):
-            text = recovered
+        if (recovered_words := word_count(recovered)) >= 2 * max(found, 1):
+            text, found = recovered, recovered_words
     return text
 
 
