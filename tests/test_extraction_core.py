@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -21,6 +20,7 @@ from demo.content import load_articles
 from demo.outlets import SPECS, OutletSite
 from pipelines.extract.core import _ELEMENT_CLASSES, ExtractionOptions, NotAnArticle, extract_article
 from model.text import words
+from tests.support.shared import benchmark_set
 
 URL = "https://www.univers-telecom.fr/actualites/2025/02/musk-rachat-chatgpt/"
 TITLE = "Elon Musk propose de racheter ChatGPT pour 97 milliards"
@@ -322,14 +322,12 @@ def test_records_are_the_same_as_with_the_element_classes_of_lxml_html(url: str,
     assert ours == theirs
 
 
-FUNDUS = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction" / "fundus-publishers"
-
-
 def fundus_page(key: str) -> tuple[Page, str]:
     """A real news page of the shared fundus-publishers benchmark, decoded as the spider decodes it, and its
     ground-truth body."""
-    item = json.loads((FUNDUS / "ground-truth.json").read_text(encoding="utf-8"))[key]
-    body = gzip.decompress((FUNDUS / "html" / f"{key}.html.gz").read_bytes())
+    fundus = benchmark_set("fundus-publishers")
+    item = json.loads((fundus / "ground-truth.json").read_text(encoding="utf-8"))[key]
+    body = gzip.decompress((fundus / "html" / f"{key}.html.gz").read_bytes())
     html = decode_html(body, declared_encoding(body, None)).text
     return Page(item["url"], urlsplit(item["url"]).hostname or "", html, ""), item["articleBody"]
 

@@ -7,7 +7,6 @@ import gzip
 import json
 import random
 import re
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -16,9 +15,9 @@ from model.items import Page
 from model.pages import declared_encoding, decode_html
 from pipelines.extract.core import ExtractionOptions, NotAnArticle, extract_article
 from pipelines.select import ArticleFilter
+from tests.support.shared import benchmark_set
 
 WORD = re.compile(r"\w+")
-SCRAPINGHUB = Path(__file__).resolve().parents[2] / "shared" / "bench" / "extraction" / "scrapinghub"
 
 
 @pytest.mark.parametrize(
@@ -50,11 +49,12 @@ def test_no_page_that_selection_would_keep_is_skipped_on_real_pages() -> None:
     """On the ScrapingHub pages, keywords taken from each extracted record (title words, word pairs and last words
     of paragraphs) always pass the prefilter when they pass selection: the skip is exact, never a lost article.
     Keywords are words: what trafilatura writes itself (a table's " | ") is in no page."""
-    truth = json.loads((SCRAPINGHUB / "ground-truth.json").read_text(encoding="utf-8"))
+    scrapinghub = benchmark_set("scrapinghub")
+    truth = json.loads((scrapinghub / "ground-truth.json").read_text(encoding="utf-8"))
     rng = random.Random(4)
     checked = 0
     for key, item in sorted(truth.items()):
-        body = gzip.decompress((SCRAPINGHUB / "html" / f"{key}.html.gz").read_bytes())
+        body = gzip.decompress((scrapinghub / "html" / f"{key}.html.gz").read_bytes())
         html = decode_html(body, declared_encoding(body, None)).text
         try:
             article = extract_article(Page(item["url"], urlsplit(item["url"]).hostname or "", html, ""), ExtractionOptions())
