@@ -353,7 +353,7 @@ async def memory_growth(work: Path, checkpoints: Sequence[int], data: Path) -> l
             pass
         if number in checkpoints:
             gc.collect()
-            kept = sum(_record_bytes(a) for a in dedup.kept.values())
+            kept = sum(_record_bytes(unwritten.article) for unwritten in dedup.unwritten.values())
             assert isinstance(dedup.index, NearDupIndex)
             index = _index_bytes(dedup.index) + sys.getsizeof(getattr(dedup, "url_days", {}))  # URL keys' last-seen days
             rows.append((number, _rss(), index, kept))
