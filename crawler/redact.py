@@ -23,7 +23,8 @@ _TRACEBACKS = logging.Formatter()
 
 def redact(text: str) -> str:
     """`text` with secret setting values and URL passwords replaced by ***."""
-    return _URL_PASSWORD.sub(r"\1***@", _SECRET_SETTING.sub(r"\1'***'", text))
+    text = _SECRET_SETTING.sub(r"\1'***'", text)
+    return _URL_PASSWORD.sub(r"\1***@", text) if "@" in text else text  # the regex tries every position of the text
 
 
 def redact_record(record: logging.LogRecord) -> None:
@@ -39,15 +40,31 @@ def redact_record(record: logging.LogRecord) -> None:
         record.exc_text = redact(_TRACEBACKS.formatException(record.exc_info))  # formatters use it as given
 
 
+def _handled(record: logging.LogRecord) -> bool:
+    """Whether a handler will take the record, as `Logger.callHandlers` finds them (no handler at all: the last
+    resort's). Scrapy makes a DEBUG record for every item, its whole text in the message, that an INFO handler then
+    drops: formatting and redacting those cost the crawl's main process more than its own work on the page."""
+    logger: logging.Logger | None = logging.getLogger(record.name)
+    found = False
+    while logger is not None:
+        for handler in logger.handlers:
+            found = True
+            if record.levelno >= handler.level:
+                return True
+        logger = logger.parent if logger.propagate else None
+    return not found
+
+
 class _RedactingFactory:
-    """The log record factory in place, with every record it makes redacted."""
+    """The log record factory in place, with every record that a handler will take redacted."""
 
     def __init__(self, make: Any) -> None:
         self.make = make
 
     def __call__(self, *args: Any, **kwargs: Any) -> logging.LogRecord:
         record: logging.LogRecord = self.make(*args, **kwargs)
-        redact_record(record)
+        if _handled(record):
+            redact_record(record)
         return record
 
 

@@ -82,6 +82,31 @@ def test_every_logger_is_redacted(root_output: io.StringIO, name: str) -> None:
     assert password not in printed, printed
 
 
+class _Costly:
+    """An argument whose formatting is counted: Scrapy passes each item to a DEBUG "Scraped from" record."""
+
+    def __init__(self) -> None:
+        self.formatted = 0
+
+    def __repr__(self) -> str:
+        self.formatted += 1
+        return "{'text': '...'}"
+
+
+def test_records_that_no_handler_takes_are_left_unformatted(
+    root_output: io.StringIO, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = logging.getLogger()
+    handler = next(h for h in root.handlers if isinstance(h, logging.StreamHandler) and h.stream is root_output)
+    monkeypatch.setattr(root, "handlers", [handler])  # without pytest's capture handlers, which take every level
+    handler.setLevel(logging.INFO)  # LOG_LEVEL=INFO: Scrapy's root handler drops DEBUG records
+    item = _Costly()
+    logging.getLogger("scrapy.core.scraper").debug("Scraped from %(src)s\n%(item)r", {"src": "<200 x>", "item": item})
+    assert item.formatted == 0
+    logging.getLogger("scrapy.core.scraper").info("Scraped from %(src)s\n%(item)r", {"src": "<200 x>", "item": item})
+    assert item.formatted >= 1 and "Scraped from <200 x>" in root_output.getvalue()
+
+
 def test_a_crawl_logs_no_password(tmp_path: Path) -> None:
     """Scrapy's settings dump, its middlewares, tracebacks and the spider print settings and requests."""
     secret, password = uuid.uuid4().hex, uuid.uuid4().hex
