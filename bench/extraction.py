@@ -187,6 +187,12 @@ def as_crawled(page: BenchPage) -> Page:
     return Page(page.url, urlsplit(page.url).hostname or "", page.html, "")
 
 
+def like_for_like(html: str, url: str, **options: Any) -> str:
+    """trafilatura as the pipeline runs it, with the fields a record has: its options, the URL, metadata."""
+    doc = trafilatura.bare_extraction(html, url=url, fast=True, include_comments=False, with_metadata=True, **options)
+    return (doc.text or "") if doc else ""
+
+
 def contenders() -> list[Extractor]:
     """trafilatura with its defaults, then like the pipeline (its options, the URL, and metadata read too), then
     the pipeline (last)."""
@@ -195,16 +201,11 @@ def contenders() -> list[Extractor]:
     def plain(**kwargs: Any) -> Callable[[BenchPage], str]:
         return lambda page: trafilatura.extract(page.html, **kwargs) or ""
 
-    def like_ours(page: BenchPage, **kwargs: Any) -> str:
-        doc = trafilatura.bare_extraction(
-            page.html, url=page.url, fast=True, include_comments=False, with_metadata=True, **kwargs
-        )
-        return (doc.text or "") if doc else ""
-
     return [
         Extractor("trafilatura", lambda page: page, plain()),
-        Extractor("traf fast", lambda page: page, like_ours),
-        Extractor("traf fast+prec", lambda page: page, lambda page: like_ours(page, favor_precision=True)),
+        Extractor("traf fast", lambda page: page, lambda page: like_for_like(page.html, page.url)),
+        Extractor("traf fast+prec", lambda page: page,
+                  lambda page: like_for_like(page.html, page.url, favor_precision=True)),  # fmt: skip
         Extractor("newsdedup", as_crawled, lambda page: extract_article(page, options).text),
     ]
 

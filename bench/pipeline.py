@@ -1,9 +1,10 @@
-"""The whole pipeline against plain trafilatura, on one machine, in one run: ratios, not absolute speeds.
+"""The whole pipeline against trafilatura like for like, on one machine, in one run: ratios, not absolute speeds.
 
 A local site (bench/site.py: the ScrapingHub benchmark pages and the demo layouts, replicated, with planted
-copies) is served on 127.0.0.1. The same article pages are then (a) read from disk and given to
-`trafilatura.extract` one after the other in a process of their own, (c) shared by one such process per core
-(the most the cores give with no crawl at all: the ceiling for (b)), and (b) crawled by `scrapy crawl news`
+copies) is served on 127.0.0.1. The same article pages are then (a) read from disk and given to trafilatura
+like for like (`bare_extraction` with the pipeline's options and metadata) one after the other in a process of
+their own, (c) shared by one such process per core (the most the cores give with no crawl at all: the ceiling
+for (b)), and (b) crawled by `scrapy crawl news`
 (sitemap → pages → extract → select → dedup → store) into a local directory, then into S3 (a Ceph RGW on
 127.0.0.1, tests.support.servers). For (b) the span is the crawl's first request to the moment every record
 is stored; bench/stages.py records it with the main process's CPU time and the synchronous stages' CPU
@@ -12,10 +13,12 @@ crawl's process tree is sampled in /proc for its peak RSS and each process's CPU
 used outside the span (start-up, shut-down) and the workers outside pages (their server's imports and preload,
 the hand-off of pages and records) is counted too. Then (d) a bare SitemapSpider (bench/bare.py) fetches the same
 pages with Scrapy's default settings and only decodes them: what Scrapy itself costs per page, the floor under
-the crawl's main process. Last, the dedup and store stages run in this process over synthetic records, with the
-RSS at 1k, 10k and 50k records.
+the crawl's main process. Then a realistic mix (bench/site.py, `mix=True`: listings and off-topic articles around
+the on-topic ones) is crawled with the seeds' keywords, and its CPU and wall time per stored article are set beside
+trafilatura like for like over every page that crawl fetched. Last, the dedup and store stages run in this
+process over synthetic records, with the RSS at 1k, 10k and 50k records.
 
-    python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--no-s3]
+    python -m bench.pipeline --data ../shared/bench/extraction/scrapinghub [--pages 2400] [--mix-pages 2400] [--no-s3]
 """
 
 from __future__ import annotations
@@ -48,7 +51,8 @@ from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
 from bench.dedup import load_bodies, synthetic_texts
-from bench.site import BenchSite, serve
+from bench.extraction import like_for_like
+from bench.site import KEYWORDS, ON_TOPIC_SHARE, BenchSite, serve
 from bench.stages import process_cpu
 from model.items import Article
 from pipelines.dedup import DedupPipeline
@@ -86,15 +90,16 @@ class Plain:
     others_cpu: float = 0.0  # CPU seconds used meanwhile by the rest of the machine
 
 
-def plain_trafilatura(files: Sequence[Path], processes: int = 1) -> Plain:
-    """`trafilatura.extract` on every page, read from disk, one after the other (reading included), in fresh
+def plain_trafilatura(pages: Sequence[tuple[Path, str]], processes: int = 1) -> Plain:
+    """trafilatura like for like (`bench.extraction.like_for_like`: the pipeline's options and the metadata a
+    record has) on every page (file, URL), read from disk, one after the other (reading included), in fresh
     processes of their own, so that peak RSS is their own. With several processes, each takes its share of the
     pages and all start timing together: what the cores give with no crawl at all, the ceiling for (b)."""
     machine = _machine_busy()
     context = multiprocessing.get_context("spawn")
     together = context.Barrier(processes)
     with ProcessPoolExecutor(processes, mp_context=context, initializer=_keep_barrier, initargs=(together,)) as children:
-        shares = list(children.map(_plain_trafilatura, [list(files[n::processes]) for n in range(processes)]))
+        shares = list(children.map(_plain_trafilatura, [list(pages[n::processes]) for n in range(processes)]))
     plain = Plain(sum(s.pages for s in shares), max(s.wall for s in shares), sum(s.cpu for s in shares),
                   sum(s.peak_rss for s in shares))  # fmt: skip
     return dataclasses.replace(plain, others_cpu=_machine_busy() - machine - plain.cpu)
@@ -108,14 +113,14 @@ def _keep_barrier(together: Any) -> None:
     _together = together
 
 
-def _plain_trafilatura(files: list[Path]) -> Plain:
-    trafilatura.extract(files[0].read_text(encoding="utf-8"))  # untimed: trafilatura loads lazy resources
+def _plain_trafilatura(pages: list[tuple[Path, str]]) -> Plain:
+    like_for_like(pages[0][0].read_text(encoding="utf-8"), pages[0][1])  # untimed: trafilatura loads lazy resources
     _together.wait()
     wall, cpu = time.perf_counter(), time.process_time()
-    for path in files:
-        trafilatura.extract(path.read_text(encoding="utf-8"))
+    for path, url in pages:
+        like_for_like(path.read_text(encoding="utf-8"), url)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-    return Plain(len(files), wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
+    return Plain(len(pages), wall, cpu, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024)
 
 
 # -- (b) the crawl -----------------------------------------------------------------------------------
@@ -183,6 +188,11 @@ class Crawl:
 
     def stat(self, key: str) -> float:
         return float(self.stats.get(key) or 0)
+
+    @property
+    def pages(self) -> int:
+        """HTML pages the crawl fetched and parsed (`crawl/pages/<found in>`): the basis of its pages/s."""
+        return int(sum(v for k, v in self.stats.items() if k.startswith("crawl/pages/")))
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,35 +271,39 @@ def bare_scrapy(site: BenchSite) -> float:
     return result["cpu"] / result["pages"]
 
 
-def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence[Crawl], bare: float) -> None:
-    pages, plain_rate = len(site.pages), plain.pages / plain.wall
-    cores = len(os.sched_getaffinity(0))
-    print(f"\n{'':<44}{'pages/s':>9}{'× (a)':>8}{'span s':>9}{'CPU s':>8}{'peak RSS':>11}")
-    rows = [("(a) trafilatura.extract, one process", plain.pages, plain.wall, plain.cpu, plain.peak_rss)]
+def print_crawls(plain: Plain, ceiling: Plain, crawls: Sequence[Crawl], bare: float) -> None:
+    plain_rate, cores = plain.pages / plain.wall, len(os.sched_getaffinity(0))
+    print(f"\n{'':<52}{'pages/s':>9}{'× (a)':>8}{'× (c)':>8}{'span s':>9}{'CPU s':>8}{'peak RSS':>11}")
+    rows = [("(a) trafilatura like for like, one process", plain.pages, plain.wall, plain.cpu, plain.peak_rss)]
     for run in crawls:
         name = f"(b) scrapy crawl news → {'S3 (Ceph RGW)' if run.target.startswith('s3:') else 'local directory'}"
-        rows.append((name, pages, run.stat("bench/crawl_seconds"), run.tree_cpu, run.peak_rss))
-    ceiling_name = f"(c) trafilatura.extract, {cores} processes"
-    rows.append((ceiling_name, ceiling.pages, ceiling.wall, ceiling.cpu, ceiling.peak_rss))
+        rows.append((name, run.pages, run.stat("bench/crawl_seconds"), run.tree_cpu, run.peak_rss))
+    rows.append((f"(c) trafilatura like for like, {cores} processes", ceiling.pages, ceiling.wall, ceiling.cpu,
+                 ceiling.peak_rss))  # fmt: skip
+    ceiling_rate = ceiling.pages / ceiling.wall
     for name, done, span, cpu, rss in rows:
-        print(f"{name:<44}{done / span:>9.1f}{done / span / plain_rate:>8.2f}{span:>9.1f}{cpu:>8.1f}{_mib(rss):>11}")
-    print("  (b): span = first request to every record stored; CPU and peak RSS of the crawl's process tree "
-          "(main process and extraction workers, sampled in /proc)")
+        print(f"{name:<52}{done / span:>9.1f}{done / span / plain_rate:>8.2f}{done / span / ceiling_rate:>8.2f}"
+              f"{span:>9.1f}{cpu:>8.1f}{_mib(rss):>11}")
+    print("  (a): `bare_extraction(html, url=…, fast=True, include_comments=False, with_metadata=True)`, the options "
+          "the pipeline gives trafilatura and the fields a record has (bench.extraction.like_for_like)")
+    print("  (b): pages/s = HTML pages the crawl fetched (crawl/pages/*) per second of its span, first request to "
+          "every record stored; CPU and peak RSS of the crawl's process tree (main process and extraction workers, "
+          "sampled in /proc)")
     print(f"  (c): the same pages shared by {cores} processes timed together, with no crawl at all: what {cores} cores "
           f"give here, the ceiling for (b); CPU per page {ceiling.cpu / ceiling.pages * 1e3:.1f} ms where (a) "
           f"takes {plain.cpu / plain.pages * 1e3:.1f} ms alone")
     print(f"  (a): the rest of the machine used {plain.others_cpu:.0f} CPU-s meanwhile "
           f"({plain.others_cpu / plain.wall:.1f} of {cores} cores); at its CPU time, {plain.pages / plain.cpu:.1f} pages/s")
     for run in crawls:
-        main, extract = run.stat("bench/main_cpu_seconds") / pages, run.stat("extract/seconds") / pages
+        main, extract = run.stat("bench/main_cpu_seconds") / run.pages, run.stat("extract/seconds") / run.pages
         bound = min(1 / main, cores / extract, cores / (main + extract))  # EXTRACT_WORKERS=0: one per core
         print(f"  {_short(run.target)}: the rest of the machine (Ceph RGW included for S3) used {run.others_cpu:.0f} "
               f"CPU-s meanwhile ({run.others_cpu / run.wall:.1f} of {cores} cores); CPU per page: main process "
-              f"{main * 1e3:.1f} ms, extraction {extract * 1e3:.1f} ms (plain trafilatura: "
+              f"{main * 1e3:.1f} ms, extraction {extract * 1e3:.1f} ms (trafilatura like for like: "
               f"{plain.cpu / plain.pages * 1e3:.1f} ms); on {cores} idle cores at most {bound:.1f} pages/s = "
               f"{bound / plain_rate:.2f} × (a)")
     first = crawls[0]
-    extraction = first.stat("extract/seconds") / pages
+    extraction = first.stat("extract/seconds") / first.pages
     floor_bound = cores / (bare + extraction)
     print(f"  (d) Scrapy alone on the same site (bench/bare.py: a SitemapSpider with Scrapy's default settings that "
           f"only decodes pages): {bare * 1e3:.1f} ms of CPU per page. With extraction as in the {_short(first.target)} "
@@ -313,6 +327,39 @@ def print_crawls(site: BenchSite, plain: Plain, ceiling: Plain, crawls: Sequence
               f"duplicates dropped: same_url {run.stat('dedup/same_url'):.0f}, exact {run.stat('dedup/exact'):.0f}, "
               f"near {run.stat('dedup/near_duplicate'):.0f}, superseded {run.stat('dedup/superseded'):.0f}; extraction "
               f"timeouts {run.stat('extract/timeout'):.0f}, pool restarts {run.stat('extract/pool_restarts'):.0f}")
+
+
+def print_mix(site: BenchSite, run: Crawl, plain: Plain, ceiling: Plain) -> None:
+    """The realistic mix: what a stored article costs, beside trafilatura run over every page the crawl fetched."""
+    kinds = site.kinds()
+    prefiltered = run.stat("select/off_topic_prefiltered")
+    attempted = sum(v for k, v in run.stats.items() if k.startswith("extract/") and k not in _NOT_PAGE_COUNTS)
+    stored = run.stat("store/records")
+    cores = len(os.sched_getaffinity(0))
+    print(f"\nThe realistic mix (bench/site.py, mix=True): {len(site.pages):,} pages served, {kinds['listing']:,} of them "
+          f"listings and {ON_TOPIC_SHARE:.1%} articles on the seeds' keywords ({', '.join(KEYWORDS)}), the rest on "
+          f"other topics; the crawl starts from the home page and the sitemap")
+    print(f"  fetched {run.pages:,} HTML pages ({len(site.fetched()):,} of the site's; trafilatura below runs on "
+          f"these): {run.pages - prefiltered - attempted:,.0f} listings not extracted (URL "
+          f"or declared type), {prefiltered:,.0f} without a keyword not extracted (select/off_topic_prefiltered), "
+          f"{attempted:,.0f} extracted ({run.stat('extract/ok'):,.0f} articles), {run.stat('select/off_topic'):,.0f} "
+          f"off topic after extraction; {stored:,.0f} stored")
+    if not stored:
+        raise RuntimeError("the mix crawl stored no article")
+    print(f"  {'per stored article':<56}{'CPU ms':>9}{'wall ms':>9}{'CPU ×':>8}")
+    print(f"  {'the crawl (its whole process tree, span)':<56}{run.tree_cpu / stored * 1e3:>9.1f}"
+          f"{run.stat('bench/crawl_seconds') / stored * 1e3:>9.1f}{1:>8.2f}")
+    for name, baseline in (("trafilatura like for like on every fetched page, 1 process", plain),
+                           (f"the same, {cores} processes", ceiling)):  # fmt: skip
+        print(f"  {name:<56}{baseline.cpu / stored * 1e3:>9.1f}{baseline.wall / stored * 1e3:>9.1f}"
+              f"{baseline.cpu / run.tree_cpu:>8.2f}")
+    print(f"  CPU per stored article {plain.cpu / run.tree_cpu:.2f}× below trafilatura over every fetched page (target "
+          f"≥ 4×); the crawl's main process {run.main_cpu / stored * 1e3:.1f} ms of it, extraction "
+          f"{run.stat('extract/seconds') / stored * 1e3:.1f} ms")
+
+
+# Counters under extract/ that are not one page each.
+_NOT_PAGE_COUNTS = frozenset({"extract/seconds", "extract/pool_restarts"})
 
 
 def _short(target: str) -> str:
@@ -412,27 +459,33 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA, help="ScrapingHub benchmark (html/, ground-truth.json)")
     parser.add_argument("--pages", type=int, default=2400, help="article pages on the site (≥ 2,000)")
+    parser.add_argument("--mix-pages", type=int, default=2400, help="pages on the realistic-mix site (0: no mix crawl)")
     parser.add_argument("--no-s3", dest="s3", action="store_false", help="skip the crawl into Ceph RGW")
     parser.add_argument("--memory-records", type=int, nargs="+", default=list(CHECKPOINTS), metavar="N")
     args = parser.parse_args(argv)
 
+    cores = len(os.sched_getaffinity(0))
     with tempfile.TemporaryDirectory(prefix="newsdedup-bench-") as tmp:
         work = Path(tmp)
         with serve(work / "site", args.data, args.pages) as site:
             seeds = site.write_seeds(work / "seeds.yaml")
             kinds = ", ".join(f"{kind} {n}" for kind, n in site.kinds().items())
-            sizes = [p.stat().st_size for p in site.article_files]
+            sizes = [p.stat().st_size for p in site.files]
             print(f"Pipeline benchmark: {len(site.pages):,} article pages on {site.base_url} ({kinds}; "
-                  f"mean {np.mean(sizes) / 1024:.0f} KiB), {len(os.sched_getaffinity(0))} cores, "
-                  f"trafilatura {trafilatura.__version__}")
+                  f"mean {np.mean(sizes) / 1024:.0f} KiB), {cores} cores, trafilatura {trafilatura.__version__}")
             print("  crawl settings: " + " ".join(f"{k}={v}" for k, v in CRAWL_SETTINGS.items()))
-            plain = plain_trafilatura(site.article_files)
-            ceiling = plain_trafilatura(site.article_files, len(os.sched_getaffinity(0)))
+            pages = [(site.root / page.file, site.url(page)) for page in site.pages]
+            plain, ceiling = plain_trafilatura(pages), plain_trafilatura(pages, cores)
             crawls = [crawl(seeds, str(work / "out"), work)]
             if args.s3:
                 crawls.append(crawl_s3(seeds, work))
             bare = bare_scrapy(site)
-        print_crawls(site, plain, ceiling, crawls, bare)
+        print_crawls(plain, ceiling, crawls, bare)
+        if args.mix_pages:
+            with serve(work / "mix", args.data, args.mix_pages, mix=True) as mix:
+                mix_run = crawl(mix.write_seeds(work / "mix.yaml"), str(work / "mix-out"), work)
+                pages = [(mix.root / page.file, mix.url(page)) for page in mix.fetched()]
+                print_mix(mix, mix_run, plain_trafilatura(pages), plain_trafilatura(pages, cores))
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:  # a clean heap
             print_memory(child.submit(_memory_growth, work, sorted(args.memory_records), args.data).result())
 

@@ -9,9 +9,16 @@ or an AMP/print rendering whose rel=canonical names the original (same URL). Pag
 directory, so plain trafilatura can be timed on the very files the crawl fetches, and served by a small
 threaded HTTP server with a sitemap index and robots.txt.
 
+With `mix=True` the site is the kind of outlet a daily crawl with `keywords` meets instead: of every 8 pages it
+fetches, 1 is an article on the seeds' topic (the demo articles, on OpenAI, Altman and Musk), 4 are articles on
+other topics (the ScrapingHub replicas) and 3 are listings (the home page, page 2, 3…, sections, tags, authors:
+each links to 40 articles), found from the home page; the sitemap lists the articles, as outlets' sitemaps do.
+The proportions are a stated assumption, not a measurement: a tech outlet publishes a few stories a day on one
+company among dozens on others, and a crawl that starts from its home page walks its listings to find them.
+
     with serve(directory, scrapinghub, pages=2400) as site:
         site.write_seeds(path)  # then `scrapy crawl news -a seeds=path`
-        site.article_files       # the article pages, as files
+        site.files               # the pages, as files
 """
 
 from __future__ import annotations
@@ -34,8 +41,8 @@ import yaml
 
 from demo import templates
 from demo.content import TEXT_KINDS as TEXT
-from demo.content import Article, load_articles
-from demo.outlets import SPECS, OutletSite
+from demo.content import Article, load_articles, slugify
+from demo.outlets import SPECS, OutletSite, OutletSpec
 
 __all__ = ["BenchSite", "serve"]
 
@@ -43,6 +50,10 @@ SUBSTITUTED = 0.25  # share of words replaced in each replica: replicas are dist
 NEAR_COPY_EDITS = 0.01  # share of words changed in a planted near-duplicate (Jaccard ≈ 0.9)
 PLANTED_SHARE = 0.1
 DEMO_SHARE = 0.15
+ON_TOPIC_SHARE = 1 / 8  # of the pages a `mix` site serves: demo articles and their planted copies
+LISTING_SHARE = 3 / 8
+LISTING_LINKS = 40
+KEYWORDS = ("OpenAI", "Altman", "Musk", "ChatGPT")  # seeds/openai.yaml's
 SITEMAP_SIZE = 500
 _WORD = re.compile(r"\w+")
 _SKIPPED_TAGS = {"script", "style", "noscript", "template"}
@@ -54,7 +65,7 @@ class BenchPage:
 
     path: str
     file: str  # relative to the site directory
-    kind: str  # scrapinghub, demo, or planted: exact_copy, near_copy, amp_copy, print_copy
+    kind: str  # scrapinghub, demo, planted (exact_copy, near_copy, amp_copy, print_copy), or listing
 
 
 @dataclass
@@ -63,11 +74,21 @@ class BenchSite:
 
     root: Path
     base_url: str
-    pages: list[BenchPage] = field(default_factory=list)
+    pages: list[BenchPage] = field(default_factory=list)  # every HTML page served
+    mix: bool = False
 
     @property
-    def article_files(self) -> list[Path]:
+    def files(self) -> list[Path]:
         return [self.root / page.file for page in self.pages]
+
+    requested: set[str] = field(default_factory=set)  # URL paths the server was asked for
+
+    def url(self, page: BenchPage) -> str:
+        return self.base_url + page.path
+
+    def fetched(self) -> list[BenchPage]:
+        """The pages a crawl asked for: the ones plain trafilatura is timed on, for a like-for-like workload."""
+        return [page for page in self.pages if page.path in self.requested]
 
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -76,8 +97,13 @@ class BenchSite:
         return counts
 
     def write_seeds(self, path: Path) -> Path:
-        """A seeds file with the site's sitemap index as its only entry point (no keywords, no date limit)."""
-        doc = {"name": "bench", "sites": [{"name": "bench", "sitemaps": [f"{self.base_url}/sitemap.xml"]}]}
+        """A seeds file with the site's sitemap index as its entry point, no date limit; a `mix` site's also starts
+        from its home page and has the seeds' keywords."""
+        site: dict[str, object] = {"name": "bench", "sitemaps": [f"{self.base_url}/sitemap.xml"]}
+        doc: dict[str, object] = {"name": "bench", "sites": [site]}
+        if self.mix:
+            site["start_urls"] = [f"{self.base_url}/"]
+            doc["keywords"] = list(KEYWORDS)
         path.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
         return path
 
@@ -164,15 +190,21 @@ class _Writer:
         self.pages.append(BenchPage(path, file, kind))
 
 
-def generate(root: Path, base_url: str, scrapinghub: Path, count: int, seed: int = 1) -> list[BenchPage]:
-    """Write `count` article pages (replicas and planted copies), sitemaps and robots.txt under `root`."""
+def generate(root: Path, base_url: str, scrapinghub: Path, count: int, seed: int = 1, mix: bool = False) -> list[BenchPage]:
+    """Write `count` pages (article replicas and planted copies; with `mix`, listings too), sitemaps and robots.txt
+    under `root`."""
     rng = random.Random(seed)
     writer = _Writer(root)
-    planted = int(count * PLANTED_SHARE)
-    demo = int(count * DEMO_SHARE)
-    _scrapinghub_pages(writer, base_url, scrapinghub, count - planted - demo, planted // 2, rng)
-    _demo_pages(writer, base_url, demo, planted - planted // 2, rng)
+    listings = int(count * LISTING_SHARE) if mix else 0
+    articles = count - listings
+    planted = int(articles * PLANTED_SHARE)
+    demo_planted = planted - planted // 2
+    demo = int(count * ON_TOPIC_SHARE) - demo_planted if mix else int(articles * DEMO_SHARE)
+    _scrapinghub_pages(writer, base_url, scrapinghub, articles - planted - demo, planted // 2, rng)
+    _demo_pages(writer, base_url, demo, demo_planted, rng)
     _sitemaps(root, base_url, [page.path for page in writer.pages])
+    if mix:
+        _listing_pages(writer, base_url, listings, rng)
     (root / "robots.txt").write_text("User-agent: *\nAllow: /\n", encoding="utf-8")
     return writer.pages
 
@@ -225,6 +257,44 @@ def _demo_pages(writer: _Writer, base: str, count: int, planted: int, rng: rando
             writer.page(outlet.article_path(copy), templates.article_page(outlet, copy).encode(), "near_copy")
 
 
+def _listing_pages(writer: _Writer, base: str, count: int, rng: random.Random) -> None:
+    """`count` listings in the demo outlets' layouts, the first one the home page ("/"): the home page links to
+    every other listing, and each listing to LISTING_LINKS of the site's articles, with their titles."""
+    articles = list(writer.pages)
+    titles = {page.path: _title(writer.root / page.file) for page in articles}
+    outlets = [OutletSite(spec, base) for spec in SPECS]
+    words = sorted({slugify(w) for title in titles.values() for w in _WORD.findall(title) if len(w) > 3 and w.isalpha()})
+    paths = ["/"] + [_listing_path(outlets[n % len(outlets)].spec, n, words) for n in range(1, count)]
+    for number, path in enumerate(paths):
+        outlet = outlets[number % len(outlets)]
+        teasers = "".join(
+            f'<article class="post-teaser"><h2><a href="{base}{page.path}">{templates.esc(titles[page.path])}</a></h2>'
+            f'<p class="teaser-excerpt">{templates.esc(titles[page.path])}</p></article>'
+            for page in rng.sample(articles, min(LISTING_LINKS, len(articles)))
+        )
+        more = "".join(f'<li><a href="{base}{other}">{other.strip("/")}</a></li>' for other in paths[1:]) if not number else ""
+        content = (f'<div class="listing"><h1 class="page-title">{outlet.spec.label}</h1><div class="teasers">{teasers}'
+                   f'</div><ul class="listings">{more}</ul></div>{templates.ad("Publicité", "listing")}')  # fmt: skip
+        page = templates.SHELLS[outlet.spec.theme](outlet, outlet.spec.label, content, "", body_class="archive")
+        writer.page(path, page.encode(), "listing")
+
+
+def _listing_path(spec: OutletSpec, number: int, words: Sequence[str]) -> str:
+    """A listing's path: page N of the home page, or a section, tag or author page named by words under the
+    outlet's prefixes (not all of which courlan knows for listings: those pages are fetched and extracted before
+    being dropped). Numbered pages beyond CRAWL_TRAP_MIN_PAGES are a trap the crawl stops walking, as it should."""
+    if number % 4 == 0:
+        return f"/page/{number // 4 + 1}/"
+    prefix = (spec.category_prefix, spec.tag_prefix, spec.author_prefix)[number % 4 - 1]
+    first, second = words[number % len(words)], words[(number * 7919) % len(words)]
+    return f"{prefix}{first}-{second}/"
+
+
+def _title(file: Path) -> str:
+    found = lxml.html.fromstring(file.read_bytes()).findtext(".//title")
+    return (found or file.stem).strip()
+
+
 def _sitemaps(root: Path, base: str, paths: Sequence[str]) -> None:
     names = []
     for start in range(0, len(paths), SITEMAP_SIZE):
@@ -252,6 +322,7 @@ def _xml(text: str) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     files: dict[str, tuple[Path, str]]  # URL path with query -> (file, content type)
+    requested: set[str]
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -268,6 +339,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _respond(self, body: bool) -> None:
         entry = self.server.files.get(self.path)
+        self.server.requested.add(self.path)
         data, content_type = (entry[0].read_bytes(), entry[1]) if entry else (b"not found", "text/plain")
         self.send_response(200 if entry else 404)
         self.send_header("Content-Type", content_type)
@@ -281,13 +353,14 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def serve(root: Path, scrapinghub: Path, pages: int = 2400, seed: int = 1) -> Iterator[BenchSite]:
+def serve(root: Path, scrapinghub: Path, pages: int = 2400, seed: int = 1, mix: bool = False) -> Iterator[BenchSite]:
     """Generate the site into `root` for the address it is bound to, and serve it until the block ends."""
     server = _Server(("127.0.0.1", 0), _Handler)
     base = f"http://127.0.0.1:{server.server_address[1]}"
-    site = BenchSite(root, base, generate(root, base, scrapinghub, pages, seed))
+    site = BenchSite(root, base, generate(root, base, scrapinghub, pages, seed, mix), mix)
     html = "text/html; charset=utf-8"
     server.files = {page.path: (root / page.file, html) for page in site.pages}
+    server.requested = site.requested
     server.files["/robots.txt"] = (root / "robots.txt", "text/plain")
     for sitemap in root.glob("sitemap*.xml"):
         server.files[f"/{sitemap.name}"] = (sitemap, "application/xml")
