@@ -19,8 +19,8 @@ from urllib.parse import urlsplit
 from scrapy import signals
 from scrapy.exceptions import NotConfigured
 
-from model.items import Page
 from crawler.middlewares import Refused
+from model.items import Page
 from model.settings import setting
 from model.stats import count
 

@@ -44,8 +44,7 @@ from scrapy_redis.queue import PriorityQueue
 from scrapy_redis.scheduler import Scheduler
 from twisted.python.failure import Failure
 
-from model import crawl_name
-from model import events
+from model import crawl_name, events
 from model.redis import REDIS_DOWN, crawl_prefix, redis_link
 from model.settings import setting
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
 from model.settings import setting
 
 if TYPE_CHECKING:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from scrapy_redis.connection import get_redis_from_settings
+
 from model.settings import setting
 
 if TYPE_CHECKING:

@@ -63,7 +63,7 @@ REPORT_MAX_LISTED = 200
 REPORT_HISTORY_RUNS = 7  # earlier runs (manifests) each source's yield is compared with
 REPORT_MAX_YIELD_DROP = 0.5  # a yield this far under its median of those runs is a warning (0 articles: unhealthy)
 
-# -- distributed runs (crawler/redis.py, crawler/queues.py, pipelines/dedup/redis_index.py) ----------
+# -- distributed runs (model/redis.py, crawler/queues.py, pipelines/dedup/redis_index.py) -----------
 REDIS_URL = os.environ.get("REDIS_URL")  # unset = one process
 REDIS_WORKER_TIMEOUT = 60.0
 REDIS_OUTAGE_TIMEOUT = 300.0  # seconds a worker waits for Redis to answer again before it stops (exit 1)

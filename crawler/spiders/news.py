@@ -21,9 +21,9 @@ from scrapy.linkextractors import LinkExtractor
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.spiders import SitemapSpider
 
-from model.items import Page
 from crawler.middlewares import Refused
 from model.dates import iso_date
+from model.items import Page
 from model.pages import Decoded, binary_kind, decode_html, declared_encoding, declared_page_type, is_listing_url
 from model.seeds import Seeds, SeedsError, SiteSeed, load_seeds
 from model.settings import setting

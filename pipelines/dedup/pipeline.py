@@ -14,12 +14,12 @@ from typing import TYPE_CHECKING, Any, Self, TypeGuard
 
 from scrapy.exceptions import NotConfigured
 
-from model import crawl_name
-from model import events, text
-from model.events import worker_finished, worker_lost
+from model import crawl_name, events, text
 from model.items import Article
 from model.redis import REDIS_DOWN, RedisOutage, crawl_prefix, redis_link
+from model.settings import setting
 from model.stats import count
+from model.text import content_id, word_count
 from model.urls import url_key
 from pipelines.dedup import kernels
 from pipelines.dedup.index import (
@@ -39,8 +39,6 @@ from pipelines.drops import Drop
 from pipelines.store import store_from_settings
 from pipelines.store.runs import stored_runs
 from pipelines.store.spool import Spool
-from model.settings import setting
-from model.text import content_id, word_count
 
 if TYPE_CHECKING:
     from scrapy.crawler import Crawler
@@ -69,9 +67,9 @@ class DedupPipeline:
 
     A dropped copy's URL keys are indexed for the article kept, so no later run fetches the copy again
     (`is_stored`, handed to crawler.middlewares.SkipStored with `events.stored_lookup`). URL keys not seen for
-    DEDUP_URL_TTL_DAYS are forgotten. With REDIS_URL the index is a RedisNearDupIndex shared by every worker of the crawl; the
-    articles a worker keeps stay *pending* until it has written them, and when it dies (`worker_lost`) the
-    ones it never wrote are forgotten before its requests go back to the queue.
+    DEDUP_URL_TTL_DAYS are forgotten. With REDIS_URL the index is a RedisNearDupIndex shared by every worker of
+    the crawl; the articles a worker keeps stay *pending* until it has written them, and when it dies
+    (`worker_lost`) the ones it never wrote are forgotten before its requests go back to the queue.
 
     Settings: DEDUP_ENABLED, DEDUP_SHINGLE_SIZE, DEDUP_NUM_PERM, DEDUP_BANDS, DEDUP_THRESHOLD,
     DEDUP_PARAGRAPH_SIMILARITY, DEDUP_STATE (persist the index beside the output), DEDUP_URL_TTL_DAYS,
@@ -127,8 +125,8 @@ class DedupPipeline:
         crawler.signals.connect(pipeline.run_stored, signal=events.run_stored)
         if link is not None:
             crawler.signals.connect(pipeline.run_opened, signal=events.run_opened)
-            crawler.signals.connect(pipeline.worker_lost, signal=worker_lost)
-            crawler.signals.connect(pipeline.worker_finished, signal=worker_finished)
+            crawler.signals.connect(pipeline.worker_lost, signal=events.worker_lost)
+            crawler.signals.connect(pipeline.worker_finished, signal=events.worker_finished)
         return pipeline
 
     @property

@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any, Self
 from scrapy import signals
 from scrapy.exceptions import CloseSpider
 
-from model import crawl_name
-from model import events
+from model import crawl_name, events
 from model.items import Article
 from model.settings import setting
 from model.stats import count

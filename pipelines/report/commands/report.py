@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 from scrapy.commands import ScrapyCommand
 from scrapy.exceptions import UsageError
 
+from model.settings import setting
 from pipelines.report.core import build_report, exit_code, verdict_lines
 from pipelines.report.extension import report_options
 from pipelines.report.html import render_html
 from pipelines.report.reader import find_runs, load_run, seeds_of, site_owner
 from pipelines.store.objects import StorageError
 from pipelines.store.pipeline import store_from_settings
-from model.settings import setting
 
 if TYPE_CHECKING:
     import argparse
