@@ -470,11 +470,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         with serve(work / "site", args.data, args.pages) as site:
             seeds = site.write_seeds(work / "seeds.yaml")
             kinds = ", ".join(f"{kind} {n}" for kind, n in site.kinds().items())
-            sizes = [p.stat().st_size for p in site.files]
+            pages = site.files_and_urls(site.pages)
+            sizes = [file.stat().st_size for file, _ in pages]
             print(f"Pipeline benchmark: {len(site.pages):,} article pages on {site.base_url} ({kinds}; "
                   f"mean {np.mean(sizes) / 1024:.0f} KiB), {cores} cores, trafilatura {trafilatura.__version__}")
             print("  crawl settings: " + " ".join(f"{k}={v}" for k, v in CRAWL_SETTINGS.items()))
-            pages = [(site.root / page.file, site.url(page)) for page in site.pages]
             plain, ceiling = plain_trafilatura(pages), plain_trafilatura(pages, cores)
             crawls = [crawl(seeds, str(work / "out"), work)]
             if args.s3:
@@ -484,7 +484,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         if args.mix_pages:
             with serve(work / "mix", args.data, args.mix_pages, mix=True) as mix:
                 mix_run = crawl(mix.write_seeds(work / "mix.yaml"), str(work / "mix-out"), work)
-                pages = [(mix.root / page.file, mix.url(page)) for page in mix.fetched()]
+                pages = mix.files_and_urls(mix.fetched())
                 print_mix(mix, mix_run, plain_trafilatura(pages), plain_trafilatura(pages, cores))
         with ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn")) as child:  # a clean heap
             print_memory(child.submit(_memory_growth, work, sorted(args.memory_records), args.data).result())

@@ -18,7 +18,7 @@ company among dozens on others, and a crawl that starts from its home page walks
 
     with serve(directory, scrapinghub, pages=2400) as site:
         site.write_seeds(path)  # then `scrapy crawl news -a seeds=path`
-        site.files               # the pages, as files
+        site.files_and_urls(site.pages)  # the pages, as files
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ class BenchPage:
     path: str
     file: str  # relative to the site directory
     kind: str  # scrapinghub, demo, planted (exact_copy, near_copy, amp_copy, print_copy), or listing
+    title: str  # what listings show in the teaser that links to it
 
 
 @dataclass
@@ -77,10 +78,6 @@ class BenchSite:
     pages: list[BenchPage] = field(default_factory=list)  # every HTML page served
     mix: bool = False
 
-    @property
-    def files(self) -> list[Path]:
-        return [self.root / page.file for page in self.pages]
-
     requested: set[str] = field(default_factory=set)  # URL paths the server was asked for
 
     def url(self, page: BenchPage) -> str:
@@ -89,6 +86,9 @@ class BenchSite:
     def fetched(self) -> list[BenchPage]:
         """The pages a crawl asked for: the ones plain trafilatura is timed on, for a like-for-like workload."""
         return [page for page in self.pages if page.path in self.requested]
+
+    def files_and_urls(self, pages: Sequence[BenchPage]) -> list[tuple[Path, str]]:
+        return [(self.root / page.file, self.url(page)) for page in pages]
 
     def kinds(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -133,6 +133,7 @@ class _ScrapingHubPage:
             if element is not body and element.tail and element.tail.strip():
                 self.slots.append((element, "tail", element.tail))
         self.vocabulary = [w for _, _, text in self.slots for w in _WORD.findall(text)] or ["mot"]
+        self.title = (self.tree.findtext(".//title") or "").strip()  # head text: the same in every replica
         self.canonicals = [
             *self.tree.xpath('//link[@rel="canonical"]'),
             *self.tree.xpath('//meta[@property="og:url"]'),
@@ -184,10 +185,10 @@ class _Writer:
         self.pages: list[BenchPage] = []
         (root / "pages").mkdir(parents=True, exist_ok=True)
 
-    def page(self, path: str, data: bytes, kind: str) -> None:
+    def page(self, path: str, data: bytes, kind: str, title: str) -> None:
         file = f"pages/{len(self.pages):05d}.html"
         (self.root / file).write_bytes(data)
-        self.pages.append(BenchPage(path, file, kind))
+        self.pages.append(BenchPage(path, file, kind, title))
 
 
 def generate(root: Path, base_url: str, scrapinghub: Path, count: int, seed: int = 1, mix: bool = False) -> list[BenchPage]:
@@ -219,16 +220,17 @@ def _scrapinghub_pages(writer: _Writer, base: str, data: Path, count: int, plant
         source = pages[number % len(pages)]
         path = f"/news/{number // len(pages) + 1}/{keys[number % len(pages)][:16]}.html"
         texts = source.texts(rng, SUBSTITUTED)
-        writer.page(path, source.render(texts, base + path), "scrapinghub")
+        writer.page(path, source.render(texts, base + path), "scrapinghub", source.title)
         replicas[number] = (path, texts)
     for number, original in enumerate(rng.sample(range(count), planted)):
         source, (path, texts) = pages[original % len(pages)], replicas[original]
         if number % 2:
             copy = f"/mirror{path}"
-            writer.page(copy, source.render(texts, base + copy), "exact_copy")
+            writer.page(copy, source.render(texts, base + copy), "exact_copy", source.title)
         else:
             copy = f"/wire{path}"
-            writer.page(copy, source.render(source.texts(rng, NEAR_COPY_EDITS, texts), base + copy), "near_copy")
+            near = source.render(source.texts(rng, NEAR_COPY_EDITS, texts), base + copy)
+            writer.page(copy, near, "near_copy", source.title)
 
 
 def _demo_pages(writer: _Writer, base: str, count: int, planted: int, rng: random.Random) -> None:
@@ -244,55 +246,51 @@ def _demo_pages(writer: _Writer, base: str, count: int, planted: int, rng: rando
     for outlet in outlets:  # sidebars and "related" lists link to the outlet's other articles
         outlet.articles = [a for o, a in variants if o is outlet][:12]
     for outlet, article in variants:
-        writer.page(outlet.article_path(article), templates.article_page(outlet, article).encode(), "demo")
+        writer.page(outlet.article_path(article), templates.article_page(outlet, article).encode(), "demo", article.title)
     for number, original in enumerate(rng.sample(range(len(variants)), planted)):
         outlet, article = variants[original]
         if number % 4 == 1 and outlet.spec.amp:
-            writer.page(outlet.amp_path(article), templates.amp_page(outlet, article).encode(), "amp_copy")
+            writer.page(outlet.amp_path(article), templates.amp_page(outlet, article).encode(), "amp_copy", article.title)
         elif number % 4 == 3 and outlet.spec.print_version:
             path = outlet.article_path(article) + "?print=1"
-            writer.page(path, templates.print_page(outlet, article).encode(), "print_copy")
+            writer.page(path, templates.print_page(outlet, article).encode(), "print_copy", article.title)
         else:
             copy = _near_copy(article, rng, vocabulary)
-            writer.page(outlet.article_path(copy), templates.article_page(outlet, copy).encode(), "near_copy")
+            writer.page(outlet.article_path(copy), templates.article_page(outlet, copy).encode(), "near_copy", copy.title)
 
 
 def _listing_pages(writer: _Writer, base: str, count: int, rng: random.Random) -> None:
     """`count` listings in the demo outlets' layouts, the first one the home page ("/"): the home page links to
     every other listing, and each listing to LISTING_LINKS of the site's articles, with their titles."""
     articles = list(writer.pages)
-    titles = {page.path: _title(writer.root / page.file) for page in articles}
     outlets = [OutletSite(spec, base) for spec in SPECS]
-    words = sorted({slugify(w) for title in titles.values() for w in _WORD.findall(title) if len(w) > 3 and w.isalpha()})
-    paths = ["/"] + [_listing_path(outlets[n % len(outlets)].spec, n, words) for n in range(1, count)]
+    words = sorted({slugify(w) for page in articles for w in _WORD.findall(page.title) if len(w) > 3 and w.isalpha()})
+    paths = {"/": None}  # in order, each once
+    while len(paths) < count:
+        paths[_listing_path(outlets[len(paths) % len(outlets)].spec, len(paths), rng.sample(words, 2))] = None
+    every_listing = "".join(f'<li><a href="{base}{path}">{path.strip("/")}</a></li>' for path in list(paths)[1:])
     for number, path in enumerate(paths):
         outlet = outlets[number % len(outlets)]
         teasers = "".join(
-            f'<article class="post-teaser"><h2><a href="{base}{page.path}">{templates.esc(titles[page.path])}</a></h2>'
-            f'<p class="teaser-excerpt">{templates.esc(titles[page.path])}</p></article>'
+            f'<article class="post-teaser"><h2><a href="{base}{page.path}">{templates.esc(page.title)}</a></h2>'
+            f'<p class="teaser-excerpt">{templates.esc(page.title)}</p></article>'
             for page in rng.sample(articles, min(LISTING_LINKS, len(articles)))
         )
-        more = "".join(f'<li><a href="{base}{other}">{other.strip("/")}</a></li>' for other in paths[1:]) if not number else ""
+        more = every_listing if number == 0 else ""
         content = (f'<div class="listing"><h1 class="page-title">{outlet.spec.label}</h1><div class="teasers">{teasers}'
                    f'</div><ul class="listings">{more}</ul></div>{templates.ad("Publicité", "listing")}')  # fmt: skip
         page = templates.SHELLS[outlet.spec.theme](outlet, outlet.spec.label, content, "", body_class="archive")
-        writer.page(path, page.encode(), "listing")
+        writer.page(path, page.encode(), "listing", outlet.spec.label)
 
 
 def _listing_path(spec: OutletSpec, number: int, words: Sequence[str]) -> str:
-    """A listing's path: page N of the home page, or a section, tag or author page named by words under the
+    """A listing's path: page N of the home page, or a section, tag or author page named by two words under the
     outlet's prefixes (not all of which courlan knows for listings: those pages are fetched and extracted before
     being dropped). Numbered pages beyond CRAWL_TRAP_MIN_PAGES are a trap the crawl stops walking, as it should."""
     if number % 4 == 0:
         return f"/page/{number // 4 + 1}/"
     prefix = (spec.category_prefix, spec.tag_prefix, spec.author_prefix)[number % 4 - 1]
-    first, second = words[number % len(words)], words[(number * 7919) % len(words)]
-    return f"{prefix}{first}-{second}/"
-
-
-def _title(file: Path) -> str:
-    found = lxml.html.fromstring(file.read_bytes()).findtext(".//title")
-    return (found or file.stem).strip()
+    return f"{prefix}{'-'.join(words)}/"
 
 
 def _sitemaps(root: Path, base: str, paths: Sequence[str]) -> None:
