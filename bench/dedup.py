@@ -36,6 +36,7 @@ from scrapy.utils.test import get_crawler
 
 import crawler.settings as project_settings
 from model.items import Article
+from model.text import content_id, words
 from model.urls import url_key
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.index import DedupConfig, DocInfo, NearDupIndex
@@ -43,7 +44,6 @@ from pipelines.dedup.lsh import CompactMinHashLSH
 from pipelines.dedup.repeats import collapse_repeats
 from pipelines.dedup.shingles import exact_jaccard, shingle_hashes
 from pipelines.drops import Drop
-from model.text import content_id, words
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"
@@ -412,10 +412,8 @@ def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> 
     mean_shingles = np.mean([a.size for a in index.shingles.values()])
     previous = MinHashLSH(num_perm=config.num_perm, params=(config.bands, config.rows), hashfunc=xxhash.xxh32_intdigest)
     _, dict_storage = _traced(lambda: _filled_lsh(previous, signatures))
-    _, default_lsh = _traced(lambda: _filled_lsh(MinHashLSH(threshold=config.threshold, num_perm=config.num_perm),
-                                                 signatures))  # fmt: skip
-
-    reference = MinHashLSH(threshold=config.threshold, num_perm=config.num_perm)  # datasketch's own band choice
+    reference, default_lsh = _traced(lambda: _filled_lsh(MinHashLSH(threshold=config.threshold,
+                                                                    num_perm=config.num_perm), signatures))  # fmt: skip
     start = time.thread_time()
     state = index.to_bytes()
     saved = time.thread_time() - start
@@ -432,7 +430,8 @@ def print_memory(count: int, vocabulary: Sequence[str], config: DedupConfig) -> 
         ("whole index", total),
         (f"for reference: MinHashLSH dict storage, {config.bands} × {config.rows}, xxh32 band keys (before)",
          dict_storage),
-        (f"for reference: MinHashLSH(threshold={config.threshold}) default, {reference.b} × {reference.r}", default_lsh),
+        (f"for reference: MinHashLSH(threshold={config.threshold}) default (datasketch's band choice), "
+         f"{reference.b} × {reference.r}", default_lsh),
     )  # fmt: skip
     for name, size in rows:
         print(f"  {name:<72}{size / count:>10,.0f}")

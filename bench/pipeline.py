@@ -55,10 +55,10 @@ from bench.extraction import like_for_like
 from bench.site import KEYWORDS, ON_TOPIC_SHARE, BenchSite, serve
 from bench.stages import process_cpu
 from model.items import Article
+from model.text import content_id
 from pipelines.dedup import DedupPipeline
 from pipelines.dedup.index import NearDupIndex
 from pipelines.drops import Drop
-from model.text import content_id
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = ROOT.parent / "shared" / "bench" / "extraction" / "scrapinghub"

@@ -21,11 +21,11 @@ from collections.abc import Callable, Sequence
 
 from datasketch import LeanMinHash, MinHashLSH
 
+from model.text import content_id
 from model.urls import url_key
 from pipelines.dedup.index import DedupConfig, DocInfo, Match, NearDupIndex
-from pipelines.dedup.shingles import shingle_hashes
 from pipelines.dedup.redis_index import Entry, RedisNearDupIndex
-from model.text import content_id
+from pipelines.dedup.shingles import shingle_hashes
 from tests.support import newsfarm
 from tests.support.servers import RedisServer
 
