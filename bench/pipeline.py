@@ -229,10 +229,10 @@ _CPU_ROWS = {
 }
 
 
-def crawl(seeds: Path, output: str, work: Path, env: dict[str, str] | None = None) -> Crawl:
+def crawl(seeds: Path, output: str, work: Path, env: dict[str, str] | None = None, **extra: object) -> Crawl:
     stats_file = work / f"stats-{uuid.uuid4().hex[:8]}.json"
     settings = {**CRAWL_SETTINGS, "OUTPUT_URI": output, "BENCH_STATS_FILE": str(stats_file),
-                "STORE_SPOOL_DIR": str(work / "spool"), "HTTPCACHE_DIR": str(work / "httpcache")}  # fmt: skip
+                "STORE_SPOOL_DIR": str(work / "spool"), "HTTPCACHE_DIR": str(work / "httpcache"), **extra}  # fmt: skip
     command = [sys.executable, "-m", "scrapy", "crawl", "news", "-a", f"seeds={seeds}"]
     for key, value in settings.items():
         command += ["-s", f"{key}={value}"]
@@ -362,6 +362,19 @@ def print_mix(site: BenchSite, run: Crawl, plain: Plain, ceiling: Plain) -> None
 _NOT_PAGE_COUNTS = frozenset({"extract/seconds", "extract/pool_restarts"})
 
 
+def print_archive(plain_run: Crawl, archived: Crawl) -> None:
+    """What ARCHIVE_ENABLED costs a crawl: WARC bytes and encoding CPU per page, beside the records' and the crawl's."""
+    pages = archived.stat("archive/pages")
+    per_page = 1e3 / pages
+    print(f"\nThe WARC archive (ARCHIVE_ENABLED), same site and settings: {pages:,.0f} pages archived in "
+          f"{archived.stat('archive/files'):.0f} files")
+    print(f"  archive {archived.stat('archive/bytes') / pages / 1024:.1f} KiB/page (gzip WARC, request + response), records "
+          f"{archived.stat('store/bytes') / pages / 1024:.1f} KiB/page; encoding {archived.stat('archive/seconds') * per_page:.2f} "
+          f"CPU ms/page against the crawl's {archived.tree_cpu * per_page:.1f} ({archived.stat('archive/seconds') / archived.tree_cpu:.1%})")
+    print(f"  pages/s with the archive {archived.pages / archived.wall:.1f}, without {plain_run.pages / plain_run.wall:.1f} "
+          f"(× {archived.pages / archived.wall / (plain_run.pages / plain_run.wall):.2f}; wall time of the whole command)")
+
+
 def _short(target: str) -> str:
     return "S3" if target.startswith("s3:") else "local"
 
@@ -480,7 +493,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.s3:
                 crawls.append(crawl_s3(seeds, work))
             bare = bare_scrapy(site)
+            archived = crawl(seeds, str(work / "out-archived"), work, ARCHIVE_ENABLED=True)
         print_crawls(plain, ceiling, crawls, bare)
+        print_archive(crawls[0], archived)
         if args.mix_pages:
             with serve(work / "mix", args.data, args.mix_pages, mix=True) as mix:
                 mix_run = crawl(mix.write_seeds(work / "mix.yaml"), str(work / "mix-out"), work)

@@ -40,7 +40,10 @@ DOWNLOADER_MIDDLEWARES = {
     # After decompression (590) and redirects (600), before retries (550): a bot challenge does not clear on a retry.
     "crawler.challenges.ChallengePages": 585,
 }
-SPIDER_MIDDLEWARES = {"crawler.budget.ListingTraps": 950}  # next to the spider: it sees every page's output
+SPIDER_MIDDLEWARES = {
+    "crawler.budget.ListingTraps": 950,  # next to the spider: it sees every page's output
+    "crawler.archive.ArchivePages": 940,  # ARCHIVE_ENABLED
+}
 TELNETCONSOLE_ENABLED = False
 REQUEST_FINGERPRINTER_IMPLEMENTATION = "2.7"
 FEED_EXPORT_ENCODING = "utf-8"

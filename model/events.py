@@ -24,6 +24,15 @@ record_withdrawn = object()
 # reason and, for near duplicates, similarity. The store appends it to the run's duplicates log.
 duplicate_found = object()
 
+# Archive → store: a WARC file of the run's pages is complete. Argument: `warc` (model.warc.FinishedWarc). The
+# store writes it under the run prefix, spooled like a part when storage is down, and lists it in the manifest.
+archive_written = object()
+
+# Store → archive: the store is about to write records whose pages are archived in `files` (keys), or the run
+# ends (`files` None). The archive hands over (archive_written) the file it is writing if it is one of them, so
+# that a record never lands before its page. Sent with send_catch_log_async, awaited.
+archive_needed = object()
+
 # Store → dedup, report: the run is over, every object is written and its final manifest is in storage.
 # Arguments: `manifest` (the dict written), `store` (the ObjectStore) and `run_prefix`. Not sent when the
 # manifest could only be spooled: the next run finishes that run's business.

@@ -18,6 +18,7 @@ class Page:
     listed_in: str | None = None
     listed_published: str | None = None
     listed_modified: str | None = None
+    warc: dict[str, Any] | None = None  # where the page is archived: {"file": key, "offset": int} (ARCHIVE_ENABLED)
 
 
 @dataclass(slots=True)
@@ -43,3 +44,4 @@ class Article:
     declared_language: str | None = None  # as the page declares it
     published_source: str | None = None  # where `published` comes from: jsonld, meta, time, feed, sitemap, url, text
     modified: str | None = None
+    warc: dict[str, Any] | None = None  # the page's response record in the run's WARC archive: {"file", "offset"}

@@ -53,6 +53,10 @@ S3_CHECKSUM = os.environ.get("S3_CHECKSUM", "when_required")  # boto3's request_
 STORE_SPOOL_DIR = ".newsdedup-spool"  # parts that could not be written wait here
 STORE_RECOVER_AFTER = 6 * 3600.0  # seconds: a run this old with parts and no manifest was killed; the next run lists it
 
+# -- archive (crawler/archive.py, model/warc.py) --------------------------------------------------
+ARCHIVE_ENABLED = False  # keep every page that became a Page as WARC records beside the run (`scrapy reextract`)
+ARCHIVE_FILE_MAX_BYTES = 32 * 1024 * 1024  # a WARC file is held in memory until this size, then written as one object
+
 # -- crawl report (pipelines/report/) ----------------------------------------------------------------
 REPORT_ENABLED = True
 REPORT_FAIL_ON_UNHEALTHY = False

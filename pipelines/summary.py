@@ -16,13 +16,14 @@ logger = logging.getLogger(__name__)
 
 # Stats prefixes, in the order a reader follows a page through the stages.
 SECTIONS = (
+    ("not replayed from the archive", ("reextract/",)),
     ("skipped while crawling", ("crawl/skipped/", "crawl/failed/", "crawl/feed/", "robotstxt/forbidden")),
     ("slowed or stopped by the sites", ("crawl/throttled/", "crawl/traps", "crawl/blocked/", "crawl/soft_404")),
     ("dropped by extraction", ("extract/",)),
     ("dropped by selection", ("select/",)),
     ("dropped as duplicates", ("dedup/same_url", "dedup/exact", "dedup/near_duplicate", "dedup/superseded")),
     ("storage problems", ("store/spooled_parts", "store/unsent_parts", "store/lost_", "store/withdraw_missed",
-                          "dedup/state_not_saved")),
+                          "dedup/state_not_saved", "archive/lost_files")),
 )
 
 
@@ -31,14 +32,19 @@ def summarize(stats: Mapping[str, Any]) -> str:
     elapsed = float(stats.get("elapsed_time_seconds") or 0)
     if not elapsed and isinstance(stats.get("start_time"), dt.datetime):
         elapsed = (dt.datetime.now(dt.UTC) - stats["start_time"]).total_seconds()
-    fetched = int(stats.get("downloader/response_count", 0))
+    replayed = int(stats.get("crawl/pages/archive", 0))  # scrapy reextract: pages read from WARC files
+    fetched = replayed or int(stats.get("downloader/response_count", 0))
     stored = int(stats.get("store/records", 0))
     rate = f", {fetched / elapsed:.1f} pages/s" if elapsed else ""
+    how = "replayed from the archive" if replayed else "fetched"
     lines = [
-        f"Crawl summary ({stats.get('finish_reason', '?')}): {fetched} pages fetched in {elapsed:.1f} s{rate}; "
+        f"Crawl summary ({stats.get('finish_reason', '?')}): {fetched} pages {how} in {elapsed:.1f} s{rate}; "
         f"{int(stats.get('extract/ok', 0))} articles extracted, {stored} stored"
         + (f" in {stats['store/run']}" if "store/run" in stats else ""),
     ]
+    if stats.get("archive/pages"):
+        lines.append(f"  archived: {int(stats['archive/pages'])} pages in {int(stats.get('archive/files', 0))} WARC files "
+                     f"({int(stats.get('archive/bytes', 0)) / 1e6:.1f} MB)")  # fmt: skip
     repeats = int(stats.get("dedup/self_repeat_paragraphs", 0))
     if repeats:
         lines.append(f"  self-repeated paragraphs collapsed: {repeats} in {int(stats.get('dedup/self_repeat_pages', 0))} pages")

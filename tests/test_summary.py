@@ -36,6 +36,25 @@ def test_summary_lists_drops_by_stage_and_reason() -> None:
     assert "  dropped as duplicates: exact=2, near_duplicate=1" in rest
 
 
+def test_a_replay_of_the_archive_says_so_and_lists_what_it_could_not_read() -> None:
+    text = summarize(
+        {
+            "finish_reason": "finished", "elapsed_time_seconds": 2.0, "crawl/pages/archive": 30, "extract/ok": 20,
+            "store/records": 9, "reextract/damaged": 1, "reextract/skipped/not_in_seeds": 4,
+        }
+    )  # fmt: skip
+    first, *rest = text.splitlines()
+    assert first.startswith("Crawl summary (finished): 30 pages replayed from the archive in 2.0 s, 15.0 pages/s; ")
+    assert "  not replayed from the archive: reextract/damaged=1, reextract/skipped/not_in_seeds=4" in rest
+
+
+def test_an_archiving_crawl_says_what_it_archived() -> None:
+    stats = {"archive/pages": 12, "archive/files": 2, "archive/bytes": 3_400_000, "archive/lost_files": 1}
+    rest = summarize(stats).splitlines()[1:]
+    assert "  archived: 12 pages in 2 WARC files (3.4 MB)" in rest
+    assert "  storage problems: archive/lost_files=1" in rest
+
+
 def test_quiet_crawl_has_a_one_line_summary() -> None:
     assert summarize({"finish_reason": "finished"}).count("\n") == 0
 

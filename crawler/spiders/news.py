@@ -162,7 +162,7 @@ class NewsSpider(SitemapSpider):
         if not response.body.strip():
             self._inc("crawl/skipped/empty", site.name)
             return
-        decoded, decoding = _decoded(response)
+        decoded, decoding = decode_response(response)
         if decoding.fell_back:
             self._inc("crawl/encoding_fallback", site.name)
         if decoding.replaced:
@@ -243,7 +243,7 @@ _FOLLOWED = ("start", "link")
 _IGNORED = {"max": "redirect_loop", "Ignored": "too_large"}
 
 
-def _decoded(response: TextResponse) -> tuple[TextResponse, Decoded]:
+def decode_response(response: TextResponse) -> tuple[TextResponse, Decoded]:
     """The response whose `text` is the page as `decode_html` decodes it, and how it was decoded.
 
     Scrapy has most often decoded the body already (MetaRefreshMiddleware reads `response.text`); when it used

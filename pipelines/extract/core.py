@@ -148,6 +148,7 @@ def extract_article(page: Page, options: ExtractionOptions) -> Article:
         text=text,
         word_count=length,
         fetched_at=page.fetched_at,
+        warc=page.warc,
         paywalled=paywalled,
     )
 

@@ -16,6 +16,7 @@ from scrapy.exceptions import CloseSpider
 
 from model import crawl_name, events
 from model.items import Article
+from model.warc import FinishedWarc
 from model.settings import setting
 from model.stats import count
 from pipelines.store.layout import RunLayout
@@ -61,7 +62,8 @@ class StorePipeline:
     waits on I/O. Settings: OUTPUT_URI, STORE_PART_MAX_RECORDS, STORE_PART_MAX_BYTES, STORE_SPOOL_DIR,
     STORE_RECOVER_AFTER, S3_*, AWS_*. Stats: store/records, store/parts, store/bytes, store/duplicates_parts,
     store/spooled_parts, store/unsent_parts, store/lost_records, store/lost_objects, store/recovered_runs,
-    store/seconds (CPU time encoding and writing).
+    store/seconds (CPU time encoding and writing); archive/files, archive/bytes, archive/lost_files for the WARC
+    files of the run's pages (crawler/archive.py), written and spooled the same way and listed in `warc_files`.
     """
 
     def __init__(self, crawler: Crawler, store: ObjectStore, spool: Spool) -> None:
@@ -78,11 +80,13 @@ class StorePipeline:
         self.links: list[dict[str, Any]] = []  # duplicates-log entries not written yet
         self.parts: list[dict[str, Any]] = []
         self.duplicates_parts: list[dict[str, Any]] = []
+        self.warc_files: list[dict[str, Any]] = []
         self.batches = 0
         self.layout: RunLayout | None = None
         self.closing = False
         self._closing: asyncio.Future[None] | None = None
         self._link_flushes: set[asyncio.Task[None]] = set()
+        self._archive_writes: set[asyncio.Task[None]] = set()
         self._drain_lock = asyncio.Lock()
         self._manifest_lock = asyncio.Lock()
 
@@ -96,6 +100,7 @@ class StorePipeline:
         pipeline = cls(crawler, store, Spool(setting(settings, "STORE_SPOOL_DIR"), store.uri))
         crawler.signals.connect(pipeline.withdraw, signal=events.record_withdrawn)
         crawler.signals.connect(pipeline.add_link, signal=events.duplicate_found)
+        crawler.signals.connect(pipeline.write_archive, signal=events.archive_written)
         crawler.signals.connect(pipeline.spider_closed, signal=signals.spider_closed)
         return pipeline
 
@@ -132,6 +137,7 @@ class StorePipeline:
         if self.layout is None:
             return
         await asyncio.gather(*self._link_flushes)
+        await self.crawler.signals.send_catch_log_async(signal=events.archive_needed, files=None)
         await self._write_batch()
 
     async def spider_closed(self, spider: Any, reason: str) -> None:
@@ -203,6 +209,10 @@ class StorePipeline:
         batch = self.batches
         self.batches += 1
         self._settle(records, links, events.WRITING)
+        archived = {record.warc["file"] for record in records if record.warc}
+        if archived:  # their pages land first: the file being written, and any still on its way
+            await self.crawler.signals.send_catch_log_async(signal=events.archive_needed, files=archived)
+            await asyncio.gather(*self._archive_writes)
         state = events.DURABLE
         if records and not await self._write_part(part_name(batch), [dataclasses.asdict(r) for r in records], self.parts):
             state = events.LOST
@@ -215,6 +225,23 @@ class StorePipeline:
             for record in records:
                 count(self.stats, "store/records", record.site)
         await self._write_progress()
+
+    async def write_archive(self, warc: FinishedWarc) -> None:
+        """Write a WARC file of the run's pages like a part: spooled when storage is down, listed in the manifest."""
+        task = asyncio.ensure_future(self._write_archive(warc))
+        self._archive_writes.add(task)
+        task.add_done_callback(self._archive_writes.discard)
+        await task
+
+    async def _write_archive(self, warc: FinishedWarc) -> None:
+        assert self.layout is not None
+        key = f"{self.layout.run_prefix}/{warc.name}"
+        if await self._write(key, warc.data) == "lost":
+            self.stats.inc_value("archive/lost_files")
+            return
+        self.warc_files.append(warc.manifest_entry(key))
+        self.stats.inc_value("archive/files")
+        self.stats.inc_value("archive/bytes", len(warc.data))
 
     async def _write_part(self, name: str, rows: list[dict[str, Any]], written: list[dict[str, Any]]) -> bool:
         """Encode and write one part; False when neither storage nor the spool took it."""
@@ -307,6 +334,7 @@ class StorePipeline:
             "failed_parts": [key for key in self.spool.keys() if key.startswith(f"{self.layout.run_prefix}/")],
             "duplicates_parts": self.duplicates_parts,
             "duplicates_logged": sum(part["records"] for part in self.duplicates_parts),
+            "warc_files": self.warc_files,
             "stats": {key: value for key, value in stats.items() if isinstance(value, int | float | str)},
         }
 

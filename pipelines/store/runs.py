@@ -6,9 +6,10 @@ import datetime as dt
 import gzip
 import hashlib
 import json
-from collections.abc import Container, Iterator
+from collections.abc import Container, Iterable, Iterator
 from typing import Any
 
+from model.warc import ArchivedExchange, Damage, read_warc
 from pipelines.store.layout import OPEN_RUNS, open_marker_key
 from pipelines.store.objects import ObjectStore
 from pipelines.store.parts import read_part
@@ -119,4 +120,26 @@ def recovered_manifest(store: ObjectStore, run_prefix: str, recovered_by: str) -
         "failed_parts": [],
         "duplicates_parts": entries["duplicates-"],
         "duplicates_logged": sum(part["records"] for part in entries["duplicates-"]),
+        "warc_files": [_warc_entry(store, key) for key in sorted(store.list(f"{run_prefix}/warc/"))],
     }
+
+
+def archived(store: ObjectStore, warc_files: Iterable[dict[str, Any]]) -> Iterator[ArchivedExchange | Damage]:
+    """The archived responses of the WARC files a manifest lists (`warc_files`), each file read when reached; a
+    missing file, or one whose bytes are not those the manifest names, is reported as `Damage` (then read)."""
+    for entry in warc_files:
+        key = entry["key"]
+        data = store.get(key)
+        if data is None:
+            yield Damage(key, 0, "missing from storage")
+            continue
+        if entry.get("sha256") not in (None, hashlib.sha256(data).hexdigest()):
+            yield Damage(key, 0, "sha256 differs from the manifest's: the file changed since it was written")
+        yield from read_warc(data, key)
+
+
+def _warc_entry(store: ObjectStore, key: str) -> dict[str, Any]:
+    """A WARC file of an interrupted run (written whole, or not at all) as its manifest lists it."""
+    data = store.get(key) or b""
+    pages = sum(isinstance(read, ArchivedExchange) for read in read_warc(data, key))
+    return {"key": key, "records": pages, "bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
