@@ -221,6 +221,8 @@ def test_reextract_refuses_runs_without_an_archive_and_bad_arguments(tmp_path: P
     unknown = reextract(tmp_path / "out", "--run", "20000101T000000Z-abcdef")
     assert unknown.returncode == 2 and "no finished run 20000101T000000Z-abcdef" in unknown.stderr
     assert reextract(tmp_path / "out").returncode == 2, "--run or --since is needed"
+    alone = subprocess.run([sys.executable, "-m", "scrapy", "crawl", "archive"], cwd=ROOT, capture_output=True, text=True, check=False)
+    assert alone.returncode != 0 and "run `scrapy reextract" in alone.stderr, "the replay spider needs an archive"
 
 
 # -- integrity: a record never lands before its page; storage down -----------------------------------

@@ -128,7 +128,7 @@ def test_the_scrapyd_egg_builds_and_runs_the_news_spider(tmp_path: Path) -> None
         timeout=120, check=False,
     )  # fmt: skip
     assert listed.returncode == 0, listed.stderr[-3000:]
-    assert listed.stdout.splitlines() == [f"{egg}/crawler/__init__.py", "news"]
+    assert listed.stdout.splitlines() == [f"{egg}/crawler/__init__.py", "archive", "news"]
 
 
 def test_the_scrapyd_config_serves_on_loopback_without_feed_exports() -> None:

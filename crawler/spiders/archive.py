@@ -6,6 +6,7 @@ import logging
 from collections.abc import AsyncIterator, Iterable
 from typing import Any
 
+from scrapy.exceptions import UsageError
 from scrapy.http import Headers, TextResponse
 from scrapy.responsetypes import responsetypes
 
@@ -31,7 +32,9 @@ class ArchiveSpider(NewsSpider):
 
     name = "archive"
 
-    def __init__(self, archive: Iterable[ArchivedExchange | Damage] = (), *args: Any, **kwargs: Any) -> None:
+    def __init__(self, archive: Iterable[ArchivedExchange | Damage] | None = None, *args: Any, **kwargs: Any) -> None:
+        if archive is None:  # `scrapy crawl archive`, or scheduled by scrapyd: there is nothing to replay
+            raise UsageError("the archive spider replays WARC files: run `scrapy reextract OUTPUT_URI --run RUN_ID`")
         super().__init__(*args, **kwargs)
         self.archive = archive
 
