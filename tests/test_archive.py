@@ -247,7 +247,8 @@ def listed_parts(output: Path) -> list[dict[str, Any]]:
 
 def test_a_killed_crawl_never_stored_a_record_whose_page_is_not_archived(tmp_path: Path) -> None:
     """WARC files are large and written when full; a record written before its file is would point at nothing
-    once the crawl is killed. Records go out in parts of one, the kill comes after a few."""
+    once the crawl is killed. Records go out in parts of one, the kill comes after a few. The next run gives the
+    killed one a manifest that lists its archive, and the archive replays."""
     output = tmp_path / "out"
     with serve_farm(articles=40, clusters=0, delay=0.05) as farm:
         seeds = tmp_path / "farm.yaml"
@@ -261,13 +262,26 @@ def test_a_killed_crawl_never_stored_a_record_whose_page_is_not_archived(tmp_pat
         finally:
             process.send_signal(signal.SIGKILL)
             process.wait()
-    records = [json.loads(line) for part in output.rglob("part-*.jsonl.gz") for line in gzip.decompress(part.read_bytes()).splitlines()]
-    assert len(records) >= 3 and manifests_of(output)[0]["finish_reason"] is None, "killed mid-run"
+        [killed] = manifests_of(output)
+        records = [json.loads(line) for part in output.rglob("part-*.jsonl.gz") for line in gzip.decompress(part.read_bytes()).splitlines()]
+        assert len(records) >= 3 and killed["finish_reason"] is None, "killed mid-run"
 
-    def read(key: str) -> bytes | None:
-        return (output / key).read_bytes() if (output / key).exists() else None
+        def read(key: str) -> bytes | None:
+            return (output / key).read_bytes() if (output / key).exists() else None
 
-    assert pointed_at_pages(records, read) == []
+        assert pointed_at_pages(records, read) == []
+        assert crawl(seeds, output, "STORE_RECOVER_AFTER=0").returncode == 0
+    [recovered] = [m for m in manifests_of(output) if m["run_id"] == killed["run_id"]]
+    assert recovered["finish_reason"] == "interrupted"
+    on_disk = sorted(str(path.relative_to(output)) for path in output.rglob("warc/*.warc.gz"))
+    assert [entry["key"] for entry in recovered["warc_files"]] == on_disk
+    for entry in recovered["warc_files"]:
+        data = (output / entry["key"]).read_bytes()
+        assert entry["sha256"] == hashlib.sha256(data).hexdigest() and entry["records"] == len(reads(data))
+    replay = reextract(output, "--run", killed["run_id"], "--out", str(tmp_path / "again"))
+    assert replay.returncode == 0, replay.stderr[-3000:]
+    replayed = CrawlResult(0, "", tmp_path / "again").records()
+    assert {r["id"] for r in records} <= {r["id"] for r in replayed}, "what the killed run stored, the replay stores"
 
 
 @pytest.mark.s3

@@ -8,6 +8,8 @@ together), or in a real `scrapy crawl`.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import gzip
 import json
 import shutil
@@ -16,7 +18,11 @@ import subprocess
 import time
 from pathlib import Path
 
+from model.items import Article
+from pipelines.store.layout import RunLayout
 from pipelines.store.objects import LocalStore
+from pipelines.store.parts import encode_part, part_name
+from pipelines.store.runs import unseen_runs_prefixes
 from pipelines.store.spool import Spool
 from tests.support.newsfarm import serve as serve_farm
 from tests.test_crawl import ROOT, crawl, crawl_command
@@ -236,3 +242,35 @@ def test_a_finished_run_is_no_longer_marked_open(tmp_path: Path, sample_texts: l
 
     asyncio.run(crawl())
     assert not list(open_runs.iterdir())
+
+
+def test_a_start_lists_the_days_since_the_states_newest_run_not_the_crawls_history(
+    tmp_path: Path, sample_texts: list[str]
+) -> None:
+    """Runs the state does not know (a killed run, a state that failed to save) are indexed at start, from the
+    days since its newest run: a run of last month that it never knew is not read again."""
+    output = tmp_path / "out"
+
+    async def run(*items: Article) -> Run:
+        async with Run(output) as run:
+            await run.feed(*items)
+        return run
+
+    asyncio.run(run(article("https://a.fr/1", sample_texts[0], "2025-02-11")))
+    today = dt.datetime.now(dt.UTC)
+    store = LocalStore(output)
+    for started, text in ((today - dt.timedelta(days=40), sample_texts[1]), (today, sample_texts[2])):
+        layout = RunLayout.new("story", started)  # a run that stored its part, and whose state was never saved
+        part = encode_part(part_name(0), [dataclasses.asdict(article(f"https://b.fr/{layout.run_id}", text, "2025-02-11"))])
+        store.put(layout.part_key(part), part.data, "application/gzip")
+    again = asyncio.run(run(article("https://c.fr/1", sample_texts[1], "2025-02-11"), article("https://c.fr/2", sample_texts[2], "2025-02-11")))
+    assert again.stat("dedup/runs_reindexed") == 1, "today's unknown run, not last month's"
+    assert [r["url"] for r in stored(output) if r["url"].startswith("https://c.fr/")] == ["https://c.fr/1"]
+
+
+def test_the_days_listed_at_start_run_from_the_day_before_the_newest_known_run() -> None:
+    today = dt.date(2026, 12, 3)
+    known = ["story/2026-11-30/20261130T060000Z-aaaaaa", "story/2026-12-02/20261202T060000Z-bbbbbb"]
+    assert unseen_runs_prefixes("story", known, today) == ["story/2026-12-01/", "story/2026-12-02/", "story/2026-12-03/"]
+    assert unseen_runs_prefixes("story", [], today) == ["story/"], "a state that knows no run: the whole crawl"
+    assert unseen_runs_prefixes("story", ["story/2026-10-01/20261001T060000Z-cccccc"], today) == ["story/"], "paused long"

@@ -37,7 +37,7 @@ from pipelines.dedup.repeats import collapse_repeats
 from pipelines.dedup.shingles import shingle_hashes
 from pipelines.drops import Drop
 from pipelines.store import store_from_settings
-from pipelines.store.runs import stored_runs
+from pipelines.store.runs import stored_runs, unseen_runs_prefixes
 from pipelines.store.spool import Spool
 
 if TYPE_CHECKING:
@@ -186,8 +186,12 @@ class DedupPipeline:
         self.crawler.signals.send_catch_log(signal=events.stored_lookup, lookup=self.is_stored)
 
     def _index_unseen_runs(self) -> None:
-        """Index the stored records of runs the state does not know (killed runs, a state that failed to save)."""
-        for prefix, records in self._stored_runs(f"{self._crawl}/", skip=self.index.runs):
+        """Index the stored records of runs the state does not know (killed runs, a state that failed to save),
+        listing only the days since the newest run it knows (store.runs.unseen_runs_prefixes)."""
+        known = set(self.index.runs)
+        today = dt.datetime.now(dt.UTC).date()
+        runs = (run for under in unseen_runs_prefixes(self._crawl, known, today) for run in self._stored_runs(under, known))
+        for prefix, records in runs:
             entries = [self._entry(record) for record in records]
             matches = (
                 self.index.find_or_add_many(entries) if isinstance(self.index, RedisNearDupIndex)

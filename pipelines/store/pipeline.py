@@ -16,9 +16,9 @@ from scrapy.exceptions import CloseSpider
 
 from model import crawl_name, events
 from model.items import Article
-from model.warc import FinishedWarc
 from model.settings import setting
 from model.stats import count
+from model.warc import FinishedWarc
 from pipelines.store.layout import RunLayout
 from pipelines.store.objects import ObjectStore, S3Options, StorageError, content_type, open_store
 from pipelines.store.parts import duplicates_part_name, encode_part, part_name

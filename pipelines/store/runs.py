@@ -60,6 +60,17 @@ def run_started(run_prefix: str) -> dt.datetime | None:
         return None
 
 
+def unseen_runs_prefixes(crawl: str, known: Iterable[str], today: dt.date, max_days: int = 31) -> list[str]:
+    """The key prefixes to list for the runs of `crawl` that a state knowing the runs `known` may lack: the days
+    from the day before its newest run (a run it overlapped) to today, so that a start lists a day or two of a
+    daily crawl, not its history; the whole crawl when it knows none, or when that is over `max_days` days."""
+    newest = max((started for started in map(run_started, known) if started), default=None)
+    if newest is None or (today - newest.date()).days >= max_days:
+        return [f"{crawl}/"]
+    first = newest.date() - dt.timedelta(days=1)
+    return [f"{crawl}/{first + dt.timedelta(days=n):%Y-%m-%d}/" for n in range((today - first).days + 1)]
+
+
 def run_prefix_of(crawl: str, run_id: str) -> str | None:
     started = run_started(run_id)
     return f"{crawl}/{started:%Y-%m-%d}/{run_id}" if started else None
@@ -90,6 +101,8 @@ def recover_run(store: ObjectStore, run_prefix: str, idle_since: dt.datetime, re
     if last_write is None or last_write >= idle_since:
         return None
     recovered = recovered_manifest(store, run_prefix, recovered_by)
+    described = ("started_at", "seeds", "sites")  # what its last progress manifest said of the run, if it wrote one
+    recovered = {**{key: manifest[key] for key in described if manifest and key in manifest}, **recovered}
     store.put(f"{run_prefix}/manifest.json", json.dumps(recovered, indent=2).encode(), "application/json")
     store.delete(open_marker_key(crawl, run_id))
     return recovered

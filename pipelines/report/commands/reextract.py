@@ -77,7 +77,7 @@ class Command(BaseRunSpiderCommand):
         for manifest in manifests:
             if not manifest.get("warc_files"):
                 logger.warning("Run %s has no archive: nothing of it is replayed", manifest.get("run_id"))
-        spargs = {"seeds": manifests[-1].get("seeds"), **opts.spargs}
+        spargs = {"seeds": next((m["seeds"] for m in reversed(manifests) if m.get("seeds")), None), **opts.spargs}
         assert self.crawler_process is not None
         crawler = self._create_crawler("archive")
         self.crawler_process.crawl(crawler, archive=archived(store, warc_files), **spargs)
